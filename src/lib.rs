@@ -1,0 +1,42 @@
+//! # SSP, the Spooky Stream Processor
+//!
+//! Live queries for Rust services: register queries (views) over database
+//! tables, and SSP keeps every view's result up to date as rows change,
+//! incrementally, sending each client only the difference.
+//!
+//! SSP follows DBSP (Budiu et al., VLDB 2023): every view is a circuit of
+//! incremental operators over Z-sets, and every incremental result is checked
+//! against a plain, non-incremental evaluation in SSP's tests.
+//!
+//! This crate is the facade: it re-exports the layers, which you can also
+//! depend on one by one.
+//!
+//! | layer | crate | what it holds |
+//! |---|---|---|
+//! | values and algebra | [`ssp_core`] | [`Value`], [`RecordId`], [`ZSet`], [`ChangeBatch`], `D`/`I`/`z⁻¹` |
+//!
+//! The operators (`ssp-ops`), the SurrealQL planner (`ssp-planner`), client
+//! view records (`ssp-cvr`), the SurrealDB source (`ssp-surreal`, feature
+//! `surreal`) and the engine (`ssp-runtime`, feature `runtime`) join this
+//! facade as they land.
+//!
+//! ```
+//! use ssp::{Value, ZSet};
+//! let row: Value = "{ title: 'Crash', votes: 3 }".parse()?;
+//! let table: ZSet<Value> = [(row, 1)].into_iter().collect();
+//! assert_eq!(table.len(), 1);
+//! # Ok::<(), ssp::ParseError>(())
+//! ```
+//!
+//! ## Features
+//!
+//! - `proptest`: the strategies of every layer ([`strategies`]), for property
+//!   tests of your own queries.
+
+pub use ssp_core;
+pub use ssp_core::*;
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

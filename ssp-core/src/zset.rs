@@ -1,0 +1,310 @@
+//! [`ZSet`]: a collection whose elements carry integer weights.
+
+use std::fmt;
+use std::hash::Hash;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
+use hashbrown::hash_map::Entry;
+
+use crate::algebra::{Abelian, Monoid, ZWeight};
+
+/// The hash function of SSP's maps: fast, and fixed, so that iteration order is
+/// the same on every run.
+pub type FixedHasher = FixedState;
+
+/// A Z-set: a map from elements to non-zero [`ZWeight`]s.
+///
+/// A Z-set is both a change and a state. As a change, weight `+1` inserts an
+/// element and `-1` deletes it (an update is `-old +new`); as a state, a table
+/// is the Z-set of its rows, each with weight `1`. Z-sets add element-wise
+/// and form an abelian group, which is what makes incremental computation
+/// exact: the state after a change is `state + change`.
+///
+/// A `ZSet` is always *consolidated*: every update adds into the element's
+/// weight, and an element whose weight reaches zero is removed.
+///
+/// # Iteration order
+///
+/// [`iter`](ZSet::iter) visits elements in hash order under a fixed hash
+/// function: the same sequence of updates gives the same order on every run
+/// and machine, but two equal Z-sets built differently may iterate
+/// differently. [`iter_sorted`](ZSet::iter_sorted) visits them in ascending
+/// element order (it sorts, so it allocates).
+///
+/// ```
+/// use ssp_core::ZSet;
+/// let mut table: ZSet<&str> = [("alice", 1), ("bob", 1)].into_iter().collect();
+/// let change: ZSet<&str> = [("bob", -1), ("carol", 1)].into_iter().collect();
+/// table += &change;
+/// assert_eq!(table.iter_sorted().collect::<Vec<_>>(), [(&"alice", 1), (&"carol", 1)]);
+/// assert_eq!(&table - &table, ZSet::new()); // zero weights vanish
+/// ```
+#[derive(Clone)]
+pub struct ZSet<K> {
+    map: HashMap<K, ZWeight, FixedHasher>,
+}
+
+impl<K> Default for ZSet<K> {
+    fn default() -> Self {
+        ZSet { map: HashMap::with_hasher(FixedHasher::default()) }
+    }
+}
+
+impl<K> ZSet<K> {
+    /// The empty Z-set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty Z-set with room for `n` elements.
+    pub fn with_capacity(n: usize) -> Self {
+        ZSet { map: HashMap::with_capacity_and_hasher(n, FixedHasher::default()) }
+    }
+
+    /// The number of elements with a non-zero weight.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether this is the empty Z-set.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The elements and their weights, in hash order (see the type's docs).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&K, ZWeight)> + '_ {
+        self.map.iter().map(|(k, &w)| (k, w))
+    }
+
+    /// The elements, in hash order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &K> + '_ {
+        self.map.keys()
+    }
+
+    /// The elements and their weights in ascending element order.
+    pub fn iter_sorted(&self) -> impl ExactSizeIterator<Item = (&K, ZWeight)> + '_
+    where
+        K: Ord,
+    {
+        let mut v: Vec<(&K, ZWeight)> = self.iter().collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v.into_iter()
+    }
+
+    /// Removes every element.
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    /// Whether every weight is `1`: the Z-set is a plain set.
+    pub fn is_set(&self) -> bool {
+        self.map.values().all(|&w| w == 1)
+    }
+
+    /// Whether every weight is positive: the Z-set is a multiset.
+    pub fn is_positive(&self) -> bool {
+        self.map.values().all(|&w| w > 0)
+    }
+
+    /// Multiplies every weight by `factor` (scaling by zero empties the set).
+    pub fn scale(&mut self, factor: ZWeight) {
+        if factor == 0 {
+            self.map.clear();
+            return;
+        }
+        // Wrapping multiplication by a non-zero factor can still reach zero
+        // (e.g. 2^32 * 2^32), so drop what does.
+        self.map.retain(|_, w| {
+            *w = w.wrapping_mul(factor);
+            *w != 0
+        });
+    }
+
+    /// Negates every weight in place.
+    pub fn negate(&mut self) {
+        // Wrapping negation of a non-zero weight is non-zero.
+        self.map.values_mut().for_each(|w| *w = w.wrapping_neg());
+    }
+
+    /// Removes the elements for which `keep` is false.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, ZWeight) -> bool) {
+        self.map.retain(|k, w| keep(k, *w));
+    }
+}
+
+impl<K: Hash + Eq> ZSet<K> {
+    /// The weight of `key` (zero if absent).
+    pub fn weight<Q>(&self, key: &Q) -> ZWeight
+    where
+        Q: Hash + hashbrown::Equivalent<K> + ?Sized,
+    {
+        self.map.get(key).copied().unwrap_or(0)
+    }
+
+    /// Whether `key` has a non-zero weight.
+    pub fn contains<Q>(&self, key: &Q) -> bool
+    where
+        Q: Hash + hashbrown::Equivalent<K> + ?Sized,
+    {
+        self.map.contains_key(key)
+    }
+
+    /// Adds `weight` to the weight of `key`, removing it if the sum is zero.
+    /// Returns the new weight.
+    pub fn update(&mut self, key: K, weight: ZWeight) -> ZWeight {
+        if weight == 0 {
+            return self.weight(&key);
+        }
+        match self.map.entry(key) {
+            Entry::Occupied(mut e) => {
+                let w = e.get().wrapping_add(weight);
+                if w == 0 {
+                    e.remove();
+                } else {
+                    *e.get_mut() = w;
+                }
+                w
+            }
+            Entry::Vacant(e) => {
+                e.insert(weight);
+                weight
+            }
+        }
+    }
+
+    /// Removes `key`, returning its weight (zero if absent).
+    pub fn remove<Q>(&mut self, key: &Q) -> ZWeight
+    where
+        Q: Hash + hashbrown::Equivalent<K> + ?Sized,
+    {
+        self.map.remove(key).unwrap_or(0)
+    }
+}
+
+impl<K: Hash + Eq + Clone> ZSet<K> {
+    /// `self = self + other`.
+    pub fn plus(&mut self, other: &ZSet<K>) {
+        self.map.reserve(other.len());
+        for (k, w) in other.iter() {
+            self.update(k.clone(), w);
+        }
+    }
+
+    /// `self = self - other`.
+    pub fn minus(&mut self, other: &ZSet<K>) {
+        self.map.reserve(other.len());
+        for (k, w) in other.iter() {
+            self.update(k.clone(), w.wrapping_neg());
+        }
+    }
+}
+
+impl<K: Hash + Eq> Extend<(K, ZWeight)> for ZSet<K> {
+    /// Adds each update, consolidating as it goes.
+    fn extend<I: IntoIterator<Item = (K, ZWeight)>>(&mut self, iter: I) {
+        let iter = iter.into_iter();
+        self.map.reserve(iter.size_hint().0);
+        for (k, w) in iter {
+            self.update(k, w);
+        }
+    }
+}
+
+impl<K: Hash + Eq> FromIterator<(K, ZWeight)> for ZSet<K> {
+    /// Consolidates a list of updates: weights of equal elements add, zeros vanish.
+    fn from_iter<I: IntoIterator<Item = (K, ZWeight)>>(iter: I) -> Self {
+        let mut z = ZSet::new();
+        z.extend(iter);
+        z
+    }
+}
+
+impl<K> IntoIterator for ZSet<K> {
+    type Item = (K, ZWeight);
+    type IntoIter = hashbrown::hash_map::IntoIter<K, ZWeight>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.into_iter()
+    }
+}
+
+impl<K: Hash + Eq> PartialEq for ZSet<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl<K: Hash + Eq> Eq for ZSet<K> {}
+
+impl<K: fmt::Debug> fmt::Debug for ZSet<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.map.iter()).finish()
+    }
+}
+
+impl<K: Hash + Eq + Clone> Monoid for ZSet<K> {
+    fn zero() -> Self {
+        ZSet::new()
+    }
+
+    fn is_zero(&self) -> bool {
+        self.is_empty()
+    }
+
+    fn plus_assign(&mut self, rhs: &Self) {
+        self.plus(rhs);
+    }
+}
+
+impl<K: Hash + Eq + Clone> Abelian for ZSet<K> {
+    fn negate(&mut self) {
+        ZSet::negate(self);
+    }
+
+    fn minus_assign(&mut self, rhs: &Self) {
+        self.minus(rhs);
+    }
+}
+
+impl<K: Hash + Eq + Clone> AddAssign<&ZSet<K>> for ZSet<K> {
+    fn add_assign(&mut self, rhs: &ZSet<K>) {
+        self.plus(rhs);
+    }
+}
+
+impl<K: Hash + Eq + Clone> SubAssign<&ZSet<K>> for ZSet<K> {
+    fn sub_assign(&mut self, rhs: &ZSet<K>) {
+        self.minus(rhs);
+    }
+}
+
+impl<K: Hash + Eq + Clone> Add for &ZSet<K> {
+    type Output = ZSet<K>;
+
+    fn add(self, rhs: &ZSet<K>) -> ZSet<K> {
+        let mut out = self.clone();
+        out.plus(rhs);
+        out
+    }
+}
+
+impl<K: Hash + Eq + Clone> Sub for &ZSet<K> {
+    type Output = ZSet<K>;
+
+    fn sub(self, rhs: &ZSet<K>) -> ZSet<K> {
+        let mut out = self.clone();
+        out.minus(rhs);
+        out
+    }
+}
+
+impl<K> Neg for ZSet<K> {
+    type Output = ZSet<K>;
+
+    fn neg(mut self) -> ZSet<K> {
+        self.negate();
+        self
+    }
+}
