@@ -14,11 +14,12 @@
 //! | layer | crate | what it holds |
 //! |---|---|---|
 //! | values and algebra | [`ssp_core`] | [`Value`], [`RecordId`], [`ZSet`], [`ChangeBatch`], `D`/`I`/`z⁻¹` |
+//! | operators | [`ssp_ops`] | incremental σ π ⋈ ⋉ ▷ Γ δ, top-k, reach; circuits, shared tables, the reference evaluator |
+//! | client view records | [`ssp_cvr`] | what each client holds, the reconnection diff, memory and redb stores |
 //!
-//! The operators (`ssp-ops`), the SurrealQL planner (`ssp-planner`), client
-//! view records (`ssp-cvr`), the SurrealDB source (`ssp-surreal`, feature
-//! `surreal`) and the engine (`ssp-runtime`, feature `runtime`) join this
-//! facade as they land.
+//! The SurrealQL planner (`ssp-planner`), the SurrealDB source (`ssp-surreal`,
+//! feature `surreal`) and the engine (`ssp-runtime`, feature `runtime`) join
+//! this facade as they land.
 //!
 //! ```
 //! use ssp::{Value, ZSet};
@@ -35,6 +36,8 @@
 
 pub use ssp_core;
 pub use ssp_core::*;
+pub use ssp_cvr;
+pub use ssp_ops;
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

@@ -128,3 +128,14 @@ fn sets_starting_with_a_prefixed_literal_are_not_objects() {
     let id: RecordId = "person:{ a: {d'1970-01-01T00:00:00Z',} }".parse().expect("object key holding a set");
     assert_eq!(id.to_string(), "person:{ a: {d'1970-01-01T00:00:00Z',} }");
 }
+
+// Found by the `value_literal` fuzz target: a point whose coordinate
+// overflowed to infinity printed as `(0, inf)`, which does not parse.
+#[test]
+fn points_with_non_finite_coordinates_print_and_parse_back() {
+    let v: Value = "(0,1005E42100)".parse().expect("a point");
+    assert_eq!(v.to_string(), "(0, Infinity)");
+    assert_eq!(v.to_string().parse::<Value>(), Ok(v));
+    let nan: Value = "(NaN, -Infinity)".parse().expect("a point");
+    assert_eq!(nan.to_string().parse::<Value>(), Ok(nan));
+}

@@ -108,6 +108,15 @@ pub(crate) fn write_array(f: &mut Formatter<'_>, a: &[Value]) -> fmt::Result {
     f.write_char(']')
 }
 
+/// A coordinate: plain digits when finite, else `Infinity`, `-Infinity` or `NaN`.
+struct Coord(f64);
+
+impl Display for Coord {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.0.is_finite() { write!(f, "{}", self.0) } else { super::Number::Float(self.0).fmt(f) }
+    }
+}
+
 struct Coords<'a>(&'a [Point]);
 
 impl Display for Coords<'_> {
@@ -117,7 +126,7 @@ impl Display for Coords<'_> {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "[{}, {}]", p.x, p.y)?;
+            write!(f, "[{}, {}]", Coord(p.x), Coord(p.y))?;
         }
         f.write_char(']')
     }
@@ -157,7 +166,7 @@ impl Display for Geometry {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let kind = self.type_name();
         match self {
-            Geometry::Point(p) => write!(f, "({}, {})", p.x, p.y),
+            Geometry::Point(p) => write!(f, "({}, {})", Coord(p.x), Coord(p.y)),
             Geometry::Line(l) | Geometry::MultiPoint(l) => {
                 write!(f, "{{ type: '{kind}', coordinates: {} }}", Coords(l))
             }

@@ -1,0 +1,383 @@
+//! [`Circuit`]: a plan with the incremental state of its operators.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use smol_str::SmolStr;
+use ssp_core::{IndexedZSet, Value, ZSet};
+
+use crate::expr::{CmpOp, Expr};
+use crate::operator::aggregate::Aggregate;
+use crate::operator::distinct::Distinct;
+use crate::operator::join::{Ctx, Filters, Join, Side};
+use crate::operator::reach::Reach;
+use crate::operator::semijoin::SemiJoin;
+use crate::operator::topk::{Ordered, Spec, TopK};
+use crate::operator::{aggregate, distinct, join, linear, reach, semijoin, topk};
+use crate::plan::{NodeId, Op, Plan};
+use crate::tables::{Delta, Tables};
+
+/// The incremental state of one operator.
+#[derive(Debug)]
+enum State {
+    Linear,
+    Join(Box<Join>),
+    SemiJoin(Box<SemiJoin>),
+    Aggregate(Box<Aggregate>),
+    Distinct(Box<Distinct>),
+    TopK(Box<TopK>),
+    Reach(Box<Reach>),
+}
+
+/// What a circuit would cost to bring up to date, in rows touched: the
+/// figures the runtime's breaker compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cost {
+    /// Rows an incremental step with the given change would touch.
+    pub step_rows: usize,
+    /// Rows a rehydration from the tables would read.
+    pub rehydrate_rows: usize,
+}
+
+/// A plan with the incremental state of its operators: fed the change of each
+/// version, it returns the change of its output.
+///
+/// A circuit owns only what is its own (group state, top-k windows, the
+/// integrated inputs of operators that read other operators); base tables and
+/// their indexes are read from the shared [`Tables`].
+///
+/// ```
+/// use ssp_core::{Record, RecordId, Value, Version, ChangeBatch};
+/// use ssp_ops::{Circuit, Delta, Direction, Expr, PlanBuilder, Tables};
+///
+/// let mut b = PlanBuilder::new();
+/// let issues = b.source("issue");
+/// let open = b.filter(issues, Expr::field("open").eq(Expr::lit(true)));
+/// let top = b.top_k(open, vec![(Expr::field("votes"), Direction::Desc)], 2, 0);
+/// let plan = b.build(top)?;
+///
+/// let mut tables = Tables::new();
+/// let (mut circuit, initial) = Circuit::new(plan, &mut tables);
+/// assert!(initial.is_empty());
+///
+/// let mut batch = ChangeBatch::new("issue", Version(1));
+/// for (key, votes) in [(1, 5), (2, 9), (3, 7)] {
+///     let value: Value = format!("{{ open: true, votes: {votes} }}").parse()?;
+///     batch.insert(Record::new(RecordId::new("issue", key), Version(1), value))?;
+/// }
+/// let delta = Delta::from_batches([&batch]);
+/// let change = circuit.step(&tables, &delta); // phase 1: against the tables before
+/// tables.apply(&delta)?;                       // phase 2: the tables take the change
+/// assert_eq!(change.len(), 2);                 // issues 2 and 3
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Circuit {
+    plan: Arc<Plan>,
+    params: Vec<Value>,
+    states: Vec<State>,
+    tables: Arc<[SmolStr]>,
+}
+
+/// The base table and filter nodes of a chain `Filter* <- Source`, if `node`
+/// is one.
+fn source_chain(plan: &Plan, mut node: NodeId) -> Option<(SmolStr, Filters)> {
+    let mut filters = Filters::new();
+    loop {
+        match plan.node(node) {
+            Op::Source { table } => return Some((table.clone(), filters)),
+            Op::Filter { input, .. } => {
+                filters.push(node);
+                node = *input;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The predicates of filter nodes.
+fn preds<'a>(plan: &'a Plan, filters: &Filters) -> impl Iterator<Item = &'a Expr> + 'a {
+    let filters = filters.clone();
+    filters.into_iter().filter_map(move |id| match plan.node(id) {
+        Op::Filter { pred, .. } => Some(pred),
+        _ => None,
+    })
+}
+
+impl Circuit {
+    /// Instantiates `plan` over the current `tables`, registering the shared
+    /// indexes it reads, and returns it with its initial output (the plan's
+    /// result over the tables as they are: the hydration).
+    pub fn new(plan: impl Into<Arc<Plan>>, tables: &mut Tables) -> (Circuit, ZSet<Value>) {
+        Self::with_params(plan, Vec::new(), tables)
+    }
+
+    /// [`Circuit::new`] with parameters bound: [`Expr::Param`]`(i)` reads
+    /// `params[i]`. Circuits of one plan with different parameters share the
+    /// plan (pass the same `Arc`) and the shared indexes.
+    pub fn with_params(plan: impl Into<Arc<Plan>>, params: Vec<Value>, tables: &mut Tables) -> (Circuit, ZSet<Value>) {
+        let plan = plan.into();
+        let states = plan.nodes.iter().map(|op| Self::state(&plan, op, &params, tables)).collect();
+        let table_names = plan.tables().into_iter().map(SmolStr::from).collect();
+        let mut circuit = Circuit { plan, params, states, tables: table_names };
+        let output = circuit.run(true, tables, &Delta::new());
+        (circuit, output)
+    }
+
+    /// The nodes a hydration must compute: those the output depends on,
+    /// except the inputs of operators that hydrate from shared indexes.
+    fn hydration_demand(&self) -> Vec<bool> {
+        let mut needed = vec![false; self.plan.nodes.len()];
+        needed[self.plan.output.index()] = true;
+        for i in (0..needed.len()).rev() {
+            let from_index = match &self.states[i] {
+                State::TopK(t) => t.is_shared(),
+                State::Join(j) => j.both_shared(),
+                _ => false,
+            };
+            if needed[i] && !from_index {
+                for input in self.plan.nodes[i].inputs() {
+                    needed[input.index()] = true;
+                }
+            }
+        }
+        needed
+    }
+
+    fn side(plan: &Plan, input: NodeId, key: &Expr, tables: &mut Tables) -> Side {
+        // A shared index is keyed without parameters: a key that reads one
+        // differs per circuit, so such an input is integrated by the operator.
+        match source_chain(plan, input) {
+            Some((table, filters)) if !key.has_params() => {
+                Side::Shared { index: tables.key_index(&table, key), filters }
+            }
+            _ => Side::Owned(IndexedZSet::new()),
+        }
+    }
+
+    fn state(plan: &Plan, op: &Op, params: &[Value], tables: &mut Tables) -> State {
+        match op {
+            Op::Source { .. } | Op::Filter { .. } | Op::Map { .. } | Op::Union { .. } | Op::Minus { .. } => {
+                State::Linear
+            }
+            Op::Join { left, right, left_key, right_key, left_name, right_name } => State::Join(Box::new(Join {
+                left: Self::side(plan, *left, left_key, tables),
+                right: Self::side(plan, *right, right_key, tables),
+                left_key: left_key.clone(),
+                right_key: right_key.clone(),
+                left_name: left_name.clone(),
+                right_name: right_name.clone(),
+            })),
+            Op::SemiJoin { left, right, left_key, right_key } | Op::AntiJoin { left, right, left_key, right_key } => {
+                State::SemiJoin(Box::new(SemiJoin {
+                    left: Self::side(plan, *left, left_key, tables),
+                    right: Self::side(plan, *right, right_key, tables),
+                    left_key: left_key.clone(),
+                    right_key: right_key.clone(),
+                    anti: matches!(op, Op::AntiJoin { .. }),
+                }))
+            }
+            Op::Aggregate { group, aggregates, .. } => {
+                State::Aggregate(Box::new(Aggregate::new(group.clone(), aggregates.clone())))
+            }
+            Op::Distinct { .. } => State::Distinct(Box::default()),
+            Op::TopK { input, order, .. } => {
+                let chain = source_chain(plan, *input).filter(|_| order.iter().all(|(e, _)| !e.has_params()));
+                let ordered = match chain {
+                    Some((table, filters)) => {
+                        // An equality with a constant partitions the index, so
+                        // that the top-k walks only its own partition.
+                        let eq = preds(plan, &filters).flat_map(|p| p.conjuncts()).find_map(|c| match c {
+                            Expr::Cmp(CmpOp::Eq, a, b) => match (&**a, &**b) {
+                                (f @ Expr::Field(_), Expr::Lit(v)) | (Expr::Lit(v), f @ Expr::Field(_)) => {
+                                    Some((f.clone(), v.clone()))
+                                }
+                                (f @ Expr::Field(_), Expr::Param(i)) | (Expr::Param(i), f @ Expr::Field(_)) => {
+                                    Some((f.clone(), params.get(*i as usize).cloned().unwrap_or_default()))
+                                }
+                                _ => None,
+                            },
+                            _ => None,
+                        });
+                        let (partition_expr, partition) = match eq {
+                            Some((f, v)) => (Some(f), v),
+                            None => (None, Value::None),
+                        };
+                        let index = tables.order_index(&table, partition_expr.as_ref(), order);
+                        Ordered::Shared { index, partition, filters }
+                    }
+                    None => Ordered::Owned(Default::default()),
+                };
+                State::TopK(Box::new(TopK::new(ordered)))
+            }
+            Op::Reach { start_key, edge_from, edge_to, min_depth, max_depth, .. } => State::Reach(Box::new(
+                Reach::new(start_key.clone(), edge_from.clone(), edge_to.clone(), *min_depth, *max_depth),
+            )),
+        }
+    }
+
+    /// The plan this circuit runs.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The base tables the circuit reads: a change to any other table cannot
+    /// change its output.
+    pub fn tables(&self) -> &[SmolStr] {
+        &self.tables
+    }
+
+    /// The parameters bound to this circuit.
+    pub fn params(&self) -> &[Value] {
+        &self.params
+    }
+
+    /// Whether `delta` touches a table this circuit reads.
+    pub fn is_affected_by(&self, delta: &Delta) -> bool {
+        self.tables.iter().any(|t| delta.table(t).is_some())
+    }
+
+    /// Phase one of a version: the change of the circuit's output for the
+    /// version's change `delta`, computed against `tables` as they were
+    /// *before* the version. Call [`Tables::apply`] with the same `delta` once
+    /// every affected circuit has stepped.
+    pub fn step(&mut self, tables: &Tables, delta: &Delta) -> ZSet<Value> {
+        if !self.is_affected_by(delta) {
+            return ZSet::new();
+        }
+        self.run(false, tables, delta)
+    }
+
+    /// Estimates the rows a step with `delta` and a rehydration would touch.
+    pub fn cost(&self, tables: &Tables, delta: &Delta) -> Cost {
+        let mut step_rows = 0usize;
+        let mut rehydrate_rows = 0usize;
+        for t in self.tables.iter() {
+            step_rows += delta.table(t).map_or(0, ZSet::len);
+            rehydrate_rows += tables.len(t);
+        }
+        // Each stateful operator at least reads its touched state once more.
+        let stateful = self.states.iter().filter(|s| !matches!(s, State::Linear)).count().max(1);
+        Cost { step_rows: step_rows.saturating_mul(stateful), rehydrate_rows: rehydrate_rows.saturating_mul(stateful) }
+    }
+
+    /// Rows the circuit holds of its own (integrated inputs, windows, groups),
+    /// a measure of its memory beyond the shared tables.
+    pub fn owned_rows(&self) -> usize {
+        self.states
+            .iter()
+            .map(|s| match s {
+                State::Linear => 0,
+                State::Join(j) => j.left.owned_rows() + j.right.owned_rows(),
+                State::SemiJoin(j) => j.left.owned_rows() + j.right.owned_rows(),
+                State::Aggregate(a) => a.group_count(),
+                State::Distinct(d) => d.input.len(),
+                State::TopK(t) => t.window_len(),
+                State::Reach(_) => 0,
+            })
+            .sum()
+    }
+
+    /// Runs one step. Hydrating, the sources read the whole tables as their
+    /// change (shared inputs then read as empty), and only the nodes the output
+    /// needs run.
+    fn run(&mut self, hydrating: bool, tables: &Tables, delta: &Delta) -> ZSet<Value> {
+        let needed = if hydrating { self.hydration_demand() } else { vec![true; self.plan.nodes.len()] };
+        let ctx = Ctx { tables, hydrating, params: &self.params, plan: &self.plan };
+        let mut outs: Vec<Cow<'_, ZSet<Value>>> = Vec::with_capacity(self.plan.nodes.len());
+        for ((op, state), needed) in self.plan.nodes.iter().zip(&mut self.states).zip(needed) {
+            if !needed {
+                outs.push(Cow::Owned(ZSet::new()));
+                continue;
+            }
+            let input = |n: &NodeId| -> &ZSet<Value> { &outs[n.index()] };
+            let out: Cow<'_, ZSet<Value>> = match (op, state) {
+                (Op::Source { table }, _) => {
+                    let rows = if ctx.hydrating { ctx.tables.rows(table) } else { delta.table(table) };
+                    rows.map_or_else(|| Cow::Owned(ZSet::new()), Cow::Borrowed)
+                }
+                (Op::TopK { order, limit, offset, .. }, State::TopK(t)) if ctx.hydrating && t.is_shared() => {
+                    let spec = Spec { order, limit: *limit, offset: *offset };
+                    Cow::Owned(t.hydrate_shared(ctx, spec).unwrap_or_default())
+                }
+                (Op::Join { .. }, State::Join(j)) if ctx.hydrating && j.both_shared() => {
+                    Cow::Owned(j.hydrate_shared(ctx).unwrap_or_default())
+                }
+                (op, state) => Cow::Owned(match (op, state) {
+                    (Op::Filter { input: i, pred }, _) => linear::filter(input(i), pred, ctx.params),
+                    (Op::Map { input: i, expr }, _) => linear::map(input(i), expr, ctx.params),
+                    (Op::Union { left, right }, _) => linear::union(input(left), input(right)),
+                    (Op::Minus { left, right }, _) => linear::minus(input(left), input(right)),
+                    (Op::Join { left, right, .. }, State::Join(j)) => {
+                        let (dl, dr) = (input(left), input(right));
+                        if dl.is_empty() && dr.is_empty() { ZSet::new() } else { j.step(ctx, dl, dr) }
+                    }
+                    (Op::SemiJoin { left, right, .. } | Op::AntiJoin { left, right, .. }, State::SemiJoin(j)) => {
+                        let (dl, dr) = (input(left), input(right));
+                        if dl.is_empty() && dr.is_empty() { ZSet::new() } else { j.step(ctx, dl, dr) }
+                    }
+                    (Op::Aggregate { input: i, .. }, State::Aggregate(a)) => a.step(input(i), ctx.params),
+                    (Op::Distinct { input: i }, State::Distinct(d)) => d.step(input(i)),
+                    (Op::TopK { input: i, order, limit, offset }, State::TopK(t)) => {
+                        t.step(ctx, Spec { order, limit: *limit, offset: *offset }, input(i))
+                    }
+                    (Op::Reach { starts, edges, .. }, State::Reach(r)) => {
+                        let (ds, de) = (input(starts), input(edges));
+                        if ds.is_empty() && de.is_empty() { ZSet::new() } else { r.step(ds, de, ctx.params) }
+                    }
+                    // Every stateful operator got its state in `Circuit::new`.
+                    _ => ZSet::new(),
+                }),
+            };
+            outs.push(out);
+        }
+        outs.swap_remove(self.plan.output.index()).into_owned()
+    }
+}
+
+/// Evaluates `plan` over whole tables, non-incrementally: the reference that
+/// every circuit's integrated output must equal after every step.
+pub fn evaluate(plan: &Plan, tables: &Tables) -> ZSet<Value> {
+    evaluate_with(plan, &[], tables)
+}
+
+/// [`evaluate`] with parameters bound.
+pub fn evaluate_with(plan: &Plan, params: &[Value], tables: &Tables) -> ZSet<Value> {
+    let mut results: Vec<ZSet<Value>> = Vec::with_capacity(plan.nodes.len());
+    for op in &plan.nodes {
+        let r = |n: &NodeId| -> &ZSet<Value> { &results[n.index()] };
+        let out = match op {
+            Op::Source { table } => tables.rows(table).cloned().unwrap_or_default(),
+            Op::Filter { input, pred } => {
+                r(input).iter().filter(|(row, _)| pred.test_in(row, params)).map(|(row, w)| (row.clone(), w)).collect()
+            }
+            Op::Map { input, expr } => r(input).iter().map(|(row, w)| (expr.eval_in(row, params), w)).collect(),
+            Op::Union { left, right } => {
+                r(left).iter().chain(r(right).iter()).map(|(row, w)| (row.clone(), w)).collect()
+            }
+            Op::Minus { left, right } => r(left)
+                .iter()
+                .map(|(row, w)| (row.clone(), w))
+                .chain(r(right).iter().map(|(row, w)| (row.clone(), -w)))
+                .collect(),
+            Op::Join { left, right, left_key, right_key, left_name, right_name } => {
+                join::reference(r(left), r(right), left_key, right_key, left_name, right_name, params)
+            }
+            Op::SemiJoin { left, right, left_key, right_key } => {
+                semijoin::reference(r(left), r(right), left_key, right_key, false, params)
+            }
+            Op::AntiJoin { left, right, left_key, right_key } => {
+                semijoin::reference(r(left), r(right), left_key, right_key, true, params)
+            }
+            Op::Aggregate { input, group, aggregates } => aggregate::reference(r(input), group, aggregates, params),
+            Op::Distinct { input } => distinct::reference(r(input)),
+            Op::TopK { input, order, limit, offset } => topk::reference(r(input), order, *limit, *offset, params),
+            Op::Reach { starts, edges, start_key, edge_from, edge_to, min_depth, max_depth } => {
+                let walk = reach::Walk { start_key, edge_from, edge_to, min_depth: *min_depth, max_depth: *max_depth };
+                reach::reference(r(starts), r(edges), walk, params)
+            }
+        };
+        results.push(out);
+    }
+    results.swap_remove(plan.output.index())
+}

@@ -1,0 +1,373 @@
+//! Scalar expressions over a row: what filters test, maps compute and keys extract.
+
+use std::fmt;
+
+use smol_str::SmolStr;
+use ssp_core::{FieldPath, Number, Object, Value};
+
+/// A comparison operator. Comparisons use [`Value`]'s total order, which is
+/// SurrealDB's: values of different kinds compare by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl CmpOp {
+    /// Applies the comparison.
+    pub fn test(self, a: &Value, b: &Value) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// An arithmetic operator on numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+}
+
+/// A scalar expression, evaluated against one row (a [`Value`], usually an
+/// object).
+///
+/// Evaluation never fails: a missing field is `NONE`, arithmetic on
+/// non-numbers or an overflowing integer operation is `NONE`, as in
+/// SurrealDB where such an expression yields no value.
+///
+/// ```
+/// use ssp_ops::Expr;
+/// use ssp_core::Value;
+/// let row: Value = "{ status: 'open', score: 7 }".parse()?;
+/// let pred = Expr::field("status").eq(Expr::lit("open")).and(Expr::field("score").gt(Expr::lit(5)));
+/// assert!(pred.test(&row));
+/// assert_eq!(pred.to_string(), "(status = 'open' AND score > 5)");
+/// # Ok::<(), ssp_core::ParseError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Expr {
+    /// The whole row.
+    Row,
+    /// A field of the row (`NONE` if absent).
+    Field(FieldPath),
+    /// A constant.
+    Lit(Value),
+    /// A comparison.
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    /// All of the conditions (true when empty).
+    And(Vec<Expr>),
+    /// Any of the conditions (false when empty).
+    Or(Vec<Expr>),
+    /// The negation of a condition's truth.
+    Not(Box<Expr>),
+    /// Arithmetic on numbers.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// An object built from named expressions (a projection).
+    Object(Vec<(SmolStr, Expr)>),
+    /// The `n`-th parameter of the circuit (`$name` in a query): plans of the
+    /// same shape share one [`Plan`](crate::Plan), each circuit binding its
+    /// own values. `NONE` where unbound.
+    Param(u32),
+}
+
+impl Expr {
+    /// A field by path, e.g. `Expr::field("author.name")`; a path that does
+    /// not parse is read as one field of that exact name.
+    pub fn field(path: &str) -> Expr {
+        Expr::Field(path.parse().unwrap_or_else(|_| FieldPath::field(path)))
+    }
+
+    /// A constant.
+    pub fn lit(v: impl Into<Value>) -> Expr {
+        Expr::Lit(v.into())
+    }
+
+    fn cmp(self, op: CmpOp, other: Expr) -> Expr {
+        Expr::Cmp(op, Box::new(self), Box::new(other))
+    }
+
+    /// `self = other`.
+    pub fn eq(self, other: Expr) -> Expr {
+        self.cmp(CmpOp::Eq, other)
+    }
+
+    /// `self != other`.
+    pub fn ne(self, other: Expr) -> Expr {
+        self.cmp(CmpOp::Ne, other)
+    }
+
+    /// `self < other`.
+    pub fn lt(self, other: Expr) -> Expr {
+        self.cmp(CmpOp::Lt, other)
+    }
+
+    /// `self <= other`.
+    pub fn le(self, other: Expr) -> Expr {
+        self.cmp(CmpOp::Le, other)
+    }
+
+    /// `self > other`.
+    pub fn gt(self, other: Expr) -> Expr {
+        self.cmp(CmpOp::Gt, other)
+    }
+
+    /// `self >= other`.
+    pub fn ge(self, other: Expr) -> Expr {
+        self.cmp(CmpOp::Ge, other)
+    }
+
+    /// `self AND other`.
+    pub fn and(self, other: Expr) -> Expr {
+        match self {
+            Expr::And(mut all) => {
+                all.push(other);
+                Expr::And(all)
+            }
+            first => Expr::And(vec![first, other]),
+        }
+    }
+
+    /// `self OR other`.
+    pub fn or(self, other: Expr) -> Expr {
+        match self {
+            Expr::Or(mut any) => {
+                any.push(other);
+                Expr::Or(any)
+            }
+            first => Expr::Or(vec![first, other]),
+        }
+    }
+
+    /// `NOT self`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Expr {
+        Expr::Not(Box::new(self))
+    }
+
+    /// Evaluates the expression against `row`, with no parameters bound.
+    pub fn eval(&self, row: &Value) -> Value {
+        self.eval_in(row, &[])
+    }
+
+    /// Evaluates the expression against `row`, with `params` bound.
+    pub fn eval_in(&self, row: &Value, params: &[Value]) -> Value {
+        match self {
+            Expr::Param(i) => params.get(*i as usize).cloned().unwrap_or(Value::None),
+            Expr::Row => row.clone(),
+            Expr::Field(path) => row.pick(path),
+            Expr::Lit(v) => v.clone(),
+            Expr::Cmp(..) | Expr::And(_) | Expr::Or(_) | Expr::Not(_) => Value::Bool(self.test_in(row, params)),
+            Expr::Arith(op, a, b) => arith(*op, &a.eval_in(row, params), &b.eval_in(row, params)),
+            Expr::Object(fields) => {
+                Value::Object(fields.iter().map(|(name, e)| (name.clone(), e.eval_in(row, params))).collect::<Object>())
+            }
+        }
+    }
+
+    /// Evaluates the expression as a condition: whether its value is truthy
+    /// (see [`truthy`]). Comparisons and connectives are evaluated without
+    /// building intermediate values.
+    pub fn test(&self, row: &Value) -> bool {
+        self.test_in(row, &[])
+    }
+
+    /// [`Expr::test`] with `params` bound.
+    pub fn test_in(&self, row: &Value, params: &[Value]) -> bool {
+        match self {
+            Expr::Cmp(op, a, b) => match (&**a, &**b) {
+                // The common shapes `field <op> literal` and `field <op> $param`
+                // compare in place.
+                (Expr::Field(path), Expr::Lit(lit)) => op.test(row.get(path).unwrap_or(&Value::None), lit),
+                (Expr::Field(path), Expr::Param(i)) => {
+                    op.test(row.get(path).unwrap_or(&Value::None), params.get(*i as usize).unwrap_or(&Value::None))
+                }
+                _ => op.test(&a.eval_in(row, params), &b.eval_in(row, params)),
+            },
+            Expr::And(all) => all.iter().all(|e| e.test_in(row, params)),
+            Expr::Or(any) => any.iter().any(|e| e.test_in(row, params)),
+            Expr::Not(e) => !e.test_in(row, params),
+            other => truthy(&other.eval_in(row, params)),
+        }
+    }
+
+    /// Whether the expression reads a parameter.
+    pub fn has_params(&self) -> bool {
+        match self {
+            Expr::Param(_) => true,
+            Expr::Row | Expr::Field(_) | Expr::Lit(_) => false,
+            Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) => a.has_params() || b.has_params(),
+            Expr::And(es) | Expr::Or(es) => es.iter().any(Expr::has_params),
+            Expr::Not(e) => e.has_params(),
+            Expr::Object(fields) => fields.iter().any(|(_, e)| e.has_params()),
+        }
+    }
+
+    /// The fields the expression reads (`None` if it reads the whole row).
+    pub fn fields(&self) -> Option<Vec<&FieldPath>> {
+        let mut out = Vec::new();
+        self.collect_fields(&mut out).then_some(out)
+    }
+
+    fn collect_fields<'a>(&'a self, out: &mut Vec<&'a FieldPath>) -> bool {
+        match self {
+            Expr::Row => false,
+            Expr::Field(p) => {
+                out.push(p);
+                true
+            }
+            Expr::Lit(_) | Expr::Param(_) => true,
+            Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) => a.collect_fields(out) && b.collect_fields(out),
+            Expr::And(es) | Expr::Or(es) => es.iter().all(|e| e.collect_fields(out)),
+            Expr::Not(e) => e.collect_fields(out),
+            Expr::Object(fields) => fields.iter().all(|(_, e)| e.collect_fields(out)),
+        }
+    }
+
+    /// The conjuncts of a condition (`a AND b AND c` gives `[a, b, c]`).
+    pub fn conjuncts(&self) -> Vec<&Expr> {
+        match self {
+            Expr::And(all) => all.iter().flat_map(Expr::conjuncts).collect(),
+            other => vec![other],
+        }
+    }
+}
+
+/// SurrealDB's truthiness: `true`, a non-zero number, a non-empty string,
+/// array, set, object or bytes, and every datetime, duration, uuid, geometry
+/// and record id are true; `false`, `NONE`, `NULL`, zero (and NaN) and empty
+/// collections are false.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::None | Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => *n != Number::Int(0) && !n.is_nan(),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Set(s) => !s.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Bytes(b) => !b.is_empty(),
+        Value::Duration(_) | Value::Datetime(_) | Value::Uuid(_) | Value::Geometry(_) | Value::RecordId(_) => true,
+    }
+}
+
+/// Arithmetic with SurrealDB's kind rules: int op int is an int (`NONE` on
+/// overflow), a decimal operand makes a decimal, otherwise a float.
+fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
+    let (Value::Number(x), Value::Number(y)) = (a, b) else {
+        return Value::None;
+    };
+    match (*x, *y) {
+        (Number::Int(x), Number::Int(y)) => {
+            let r = match op {
+                ArithOp::Add => x.checked_add(y),
+                ArithOp::Sub => x.checked_sub(y),
+                ArithOp::Mul => x.checked_mul(y),
+            };
+            r.map_or(Value::None, Value::from)
+        }
+        (Number::Decimal(_), _) | (_, Number::Decimal(_)) => {
+            let (Some(x), Some(y)) = (to_decimal(*x), to_decimal(*y)) else {
+                return Value::None;
+            };
+            let r = match op {
+                ArithOp::Add => x.checked_add(y),
+                ArithOp::Sub => x.checked_sub(y),
+                ArithOp::Mul => x.checked_mul(y),
+            };
+            r.map_or(Value::None, Value::from)
+        }
+        (x, y) => {
+            let (x, y) = (x.to_f64(), y.to_f64());
+            Value::from(match op {
+                ArithOp::Add => x + y,
+                ArithOp::Sub => x - y,
+                ArithOp::Mul => x * y,
+            })
+        }
+    }
+}
+
+fn to_decimal(n: Number) -> Option<ssp_core::Decimal> {
+    match n {
+        Number::Int(i) => Some(i.into()),
+        Number::Decimal(d) => Some(d),
+        Number::Float(f) => ssp_core::Decimal::try_from(f).ok(),
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |f: &mut fmt::Formatter<'_>, es: &[Expr], sep: &str, empty: &str| {
+            if es.is_empty() {
+                return f.write_str(empty);
+            }
+            f.write_str("(")?;
+            for (i, e) in es.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(sep)?;
+                }
+                write!(f, "{e}")?;
+            }
+            f.write_str(")")
+        };
+        match self {
+            Expr::Row => f.write_str("$this"),
+            Expr::Field(p) => write!(f, "{p}"),
+            Expr::Lit(v) => write!(f, "{v}"),
+            Expr::Param(i) => write!(f, "${i}"),
+            Expr::Cmp(op, a, b) => write!(f, "{a} {} {b}", op.symbol()),
+            Expr::And(es) => join(f, es, " AND ", "true"),
+            Expr::Or(es) => join(f, es, " OR ", "false"),
+            Expr::Not(e) => write!(f, "!({e})"),
+            Expr::Arith(op, a, b) => {
+                let sym = match op {
+                    ArithOp::Add => "+",
+                    ArithOp::Sub => "-",
+                    ArithOp::Mul => "*",
+                };
+                write!(f, "({a} {sym} {b})")
+            }
+            Expr::Object(fields) => {
+                f.write_str("{ ")?;
+                for (i, (name, e)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{name}: {e}")?;
+                }
+                f.write_str(" }")
+            }
+        }
+    }
+}

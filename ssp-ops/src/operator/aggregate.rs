@@ -1,0 +1,295 @@
+//! `Γ` (aggregation): one row per group, with count, sum, min, max and mean.
+//!
+//! Each group keeps its own state: the total weight of its rows and, per
+//! aggregate, the multiset of its argument values. A step touches only the
+//! groups its change reaches, and for each emits `-old +new` when the group's
+//! row changed. Min and max stay right when the current extreme is deleted
+//! (the multiset knows the next one); sums of ints are kept exactly in O(1),
+//! sums involving floats or decimals are recomputed over the group's
+//! distinct values in ascending order, so that the result never depends on
+//! the order rows arrived in.
+
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
+use hashbrown::HashMap;
+use smol_str::SmolStr;
+use ssp_core::{Decimal, FixedHasher, Number, Object, Value, ZSet, ZWeight};
+
+use crate::expr::Expr;
+use crate::plan::AggFn;
+
+/// A value in an aggregate's multiset. Numbers of different kinds that are
+/// equal (`1` and `1.0f`) are kept apart, so that a sum's kind and rounding
+/// never depend on which of them arrived first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Kinded(Value, u8);
+
+impl Kinded {
+    fn new(v: Value) -> Self {
+        let rank = match v {
+            Value::Number(Number::Float(_)) => 1,
+            Value::Number(Number::Decimal(_)) => 2,
+            _ => 0,
+        };
+        Kinded(v, rank)
+    }
+}
+
+/// The multiset of one aggregate's argument values within a group.
+#[derive(Debug, Default, Clone)]
+struct Values {
+    /// Value -> total weight (entries with weight zero are removed).
+    multiset: BTreeMap<Kinded, ZWeight>,
+    /// Σ w·i over the int entries, exactly.
+    int_sum: i128,
+    /// How many entries are floats or decimals.
+    non_int_entries: usize,
+    /// Σ w over all numbers.
+    number_weight: ZWeight,
+}
+
+impl Values {
+    fn update(&mut self, v: Value, w: ZWeight) {
+        if w == 0 {
+            return;
+        }
+        let v = Kinded::new(v);
+        if let Value::Number(n) = &v.0 {
+            self.number_weight = self.number_weight.wrapping_add(w);
+            if let Number::Int(i) = n {
+                self.int_sum = self.int_sum.wrapping_add(i128::from(*i) * i128::from(w));
+            }
+        }
+        let non_int = v.1 != 0;
+        match self.multiset.entry(v) {
+            Entry::Occupied(mut e) => {
+                *e.get_mut() = e.get().wrapping_add(w);
+                if *e.get() == 0 {
+                    e.remove();
+                    self.non_int_entries -= usize::from(non_int);
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(w);
+                self.non_int_entries += usize::from(non_int);
+            }
+        }
+    }
+
+    fn min(&self) -> Value {
+        self.multiset.iter().find(|(v, w)| **w > 0 && !v.0.is_none()).map_or(Value::None, |(v, _)| v.0.clone())
+    }
+
+    fn max(&self) -> Value {
+        self.multiset.iter().rev().find(|(v, w)| **w > 0 && !v.0.is_none()).map_or(Value::None, |(v, _)| v.0.clone())
+    }
+
+    /// The sum: exact and O(1) over ints only, else the canonical sum.
+    fn sum(&self) -> Option<Number> {
+        if self.non_int_entries == 0 {
+            return Some(int_number(self.int_sum));
+        }
+        canonical_sum(&self.multiset)
+    }
+
+    fn mean(&self) -> Value {
+        mean(self.sum(), self.number_weight)
+    }
+}
+
+/// The canonical sum of a multiset: ints exactly, decimals exactly (`None`
+/// on overflow), floats in ascending order, then float + decimal + int.
+fn canonical_sum(multiset: &BTreeMap<Kinded, ZWeight>) -> Option<Number> {
+    let mut ints: i128 = 0;
+    let mut decimals: Option<Decimal> = None;
+    let mut floats: Option<f64> = None;
+    for (v, &w) in multiset {
+        match &v.0 {
+            Value::Number(Number::Int(i)) => ints = ints.wrapping_add(i128::from(*i) * i128::from(w)),
+            Value::Number(Number::Decimal(d)) => {
+                decimals = Some(decimals.unwrap_or_default().checked_add(d.checked_mul(Decimal::from(w))?)?);
+            }
+            Value::Number(Number::Float(f)) => floats = Some(floats.unwrap_or(0.0) + f * w as f64),
+            _ => {}
+        }
+    }
+    Some(match (floats, decimals) {
+        (Some(f), d) => Number::Float(f + d.map_or(0.0, |d| Number::Decimal(d).to_f64()) + ints as f64),
+        (None, Some(d)) => Number::Decimal(d.checked_add(Decimal::from_i128_with_scale(ints, 0))?),
+        (None, None) => int_number(ints),
+    })
+}
+
+/// `sum / n` as a float, or a decimal when the sum is one; `NONE` if `n <= 0`.
+fn mean(sum: Option<Number>, n: ZWeight) -> Value {
+    if n <= 0 {
+        return Value::None;
+    }
+    match sum {
+        Some(Number::Decimal(d)) => d.checked_div(Decimal::from(n)).map_or(Value::None, Value::from),
+        Some(s) => Value::from(s.to_f64() / n as f64),
+        None => Value::None,
+    }
+}
+
+/// An i128 sum as an int if it fits, else a decimal, else a float.
+fn int_number(sum: i128) -> Number {
+    if let Ok(i) = i64::try_from(sum) {
+        Number::Int(i)
+    } else if sum.unsigned_abs() < (1u128 << 96) {
+        Number::Decimal(Decimal::from_i128_with_scale(sum, 0))
+    } else {
+        Number::Float(sum as f64)
+    }
+}
+
+/// One group's state.
+#[derive(Debug, Default, Clone)]
+struct Group {
+    /// Σ w over the group's rows.
+    count: ZWeight,
+    /// Per aggregate with an argument, its values.
+    values: Vec<Values>,
+}
+
+/// The state of an incremental aggregation: its groups.
+#[derive(Debug)]
+pub(crate) struct Aggregate {
+    pub(crate) group: Vec<(SmolStr, Expr)>,
+    pub(crate) aggregates: Vec<(SmolStr, AggFn)>,
+    groups: HashMap<Vec<Value>, Group, FixedHasher>,
+}
+
+impl Aggregate {
+    pub(crate) fn new(group: Vec<(SmolStr, Expr)>, aggregates: Vec<(SmolStr, AggFn)>) -> Self {
+        Aggregate { group, aggregates, groups: HashMap::default() }
+    }
+
+    fn key(&self, row: &Value, params: &[Value]) -> Vec<Value> {
+        self.group.iter().map(|(_, e)| e.eval_in(row, params)).collect()
+    }
+
+    fn render(&self, key: &[Value], g: &Group) -> Option<Value> {
+        render(&self.group, &self.aggregates, key, g)
+    }
+
+    /// For each group `g` the change touches: `-row(g before) +row(g after)`.
+    pub(crate) fn step(&mut self, delta: &ZSet<Value>, params: &[Value]) -> ZSet<Value> {
+        let mut touched: HashMap<Vec<Value>, Option<Value>, FixedHasher> = HashMap::default();
+        for (row, w) in delta.iter() {
+            let key = self.key(row, params);
+            if !touched.contains_key(&key) {
+                let old = self.groups.get(&key).and_then(|g| self.render(&key, g));
+                touched.insert(key.clone(), old);
+            }
+            let n_args = self.aggregates.iter().filter(|(_, a)| a.arg().is_some()).count();
+            let group =
+                self.groups.entry(key).or_insert_with(|| Group { count: 0, values: vec![Values::default(); n_args] });
+            group.count = group.count.wrapping_add(w);
+            for (slot, arg) in self.aggregates.iter().filter_map(|(_, a)| a.arg()).enumerate() {
+                group.values[slot].update(arg.eval_in(row, params), w);
+            }
+        }
+        let mut out = ZSet::new();
+        for (key, old) in touched {
+            let new = self.groups.get(&key).and_then(|g| self.render(&key, g));
+            if self.groups.get(&key).is_some_and(|g| g.count == 0 && g.values.iter().all(|v| v.multiset.is_empty())) {
+                self.groups.remove(&key);
+            }
+            if old != new {
+                if let Some(old) = old {
+                    out.update(old, -1);
+                }
+                if let Some(new) = new {
+                    out.update(new, 1);
+                }
+            }
+        }
+        out
+    }
+
+    /// The number of groups held.
+    pub(crate) fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+/// The output row of a group, or `None` if the group is absent (count ≤ 0).
+fn render(group: &[(SmolStr, Expr)], aggregates: &[(SmolStr, AggFn)], key: &[Value], g: &Group) -> Option<Value> {
+    if g.count <= 0 {
+        return None;
+    }
+    let mut fields: Vec<(SmolStr, Value)> =
+        group.iter().zip(key).map(|((name, _), v)| (name.clone(), v.clone())).collect();
+    let mut slot = 0;
+    for (name, agg) in aggregates {
+        let value = match agg {
+            AggFn::Count => Value::from(g.count),
+            AggFn::Sum(_) => g.values[slot].sum().map_or(Value::None, Value::Number),
+            AggFn::Min(_) => g.values[slot].min(),
+            AggFn::Max(_) => g.values[slot].max(),
+            AggFn::Mean(_) => g.values[slot].mean(),
+        };
+        if agg.arg().is_some() {
+            slot += 1;
+        }
+        fields.push((name.clone(), value));
+    }
+    Some(Value::Object(fields.into_iter().collect::<Object>()))
+}
+
+/// The aggregation of a whole input, computed from scratch per group, by
+/// code independent of the incremental state above (it shares only the
+/// definition of the canonical sum).
+pub(crate) fn reference(
+    input: &ZSet<Value>,
+    group: &[(SmolStr, Expr)],
+    aggregates: &[(SmolStr, AggFn)],
+    params: &[Value],
+) -> ZSet<Value> {
+    let mut groups: BTreeMap<Vec<Value>, Vec<(&Value, ZWeight)>> = BTreeMap::new();
+    for (row, w) in input.iter() {
+        groups.entry(group.iter().map(|(_, e)| e.eval_in(row, params)).collect()).or_default().push((row, w));
+    }
+    let mut out = ZSet::new();
+    for (key, rows) in groups {
+        let count = rows.iter().map(|(_, w)| *w).fold(0, ZWeight::wrapping_add);
+        if count <= 0 {
+            continue;
+        }
+        let mut fields: Vec<(SmolStr, Value)> =
+            group.iter().zip(&key).map(|((n, _), v)| (n.clone(), v.clone())).collect();
+        for (name, agg) in aggregates {
+            let value = match agg.arg() {
+                None => Value::from(count),
+                Some(arg) => {
+                    let mut multiset: BTreeMap<Kinded, ZWeight> = BTreeMap::new();
+                    for (row, w) in &rows {
+                        let e = multiset.entry(Kinded::new(arg.eval_in(row, params))).or_insert(0);
+                        *e = e.wrapping_add(*w);
+                    }
+                    multiset.retain(|_, w| *w != 0);
+                    let present =
+                        || multiset.iter().filter(|(v, w)| **w > 0 && !v.0.is_none()).map(|(v, _)| v.0.clone());
+                    match agg {
+                        AggFn::Sum(_) => canonical_sum(&multiset).map_or(Value::None, Value::Number),
+                        AggFn::Min(_) => present().next().unwrap_or(Value::None),
+                        AggFn::Max(_) => present().next_back().unwrap_or(Value::None),
+                        _ => {
+                            let n = multiset
+                                .iter()
+                                .filter(|(v, _)| matches!(v.0, Value::Number(_)))
+                                .map(|(_, w)| *w)
+                                .fold(0, ZWeight::wrapping_add);
+                            mean(canonical_sum(&multiset), n)
+                        }
+                    }
+                }
+            };
+            fields.push((name.clone(), value));
+        }
+        out.update(Value::Object(fields.into_iter().collect::<Object>()), 1);
+    }
+    out
+}

@@ -1,0 +1,289 @@
+//! Shared state: base tables and their arrangements (indexes), held once and
+//! read by every circuit.
+
+use std::collections::BTreeSet;
+
+use hashbrown::HashMap;
+use smol_str::SmolStr;
+use ssp_core::{ChangeBatch, FixedHasher, Object, Record, Value, ZSet, ZWeight};
+
+use crate::error::ApplyError;
+use crate::expr::Expr;
+use crate::sort::{Direction, Ranked, SortKey};
+
+/// The row a record becomes in a circuit: its content (an object) with its
+/// `id` field set to the record id, as SurrealDB returns records.
+pub fn record_row(record: &Record) -> Value {
+    let mut object = match &record.value {
+        Value::Object(o) => o.clone(),
+        _ => Object::new(),
+    };
+    let id = Value::from(record.id.clone());
+    if object.get("id") != Some(&id) {
+        object.insert("id", id);
+    }
+    Value::Object(object)
+}
+
+/// The changes of one version, per table, as consolidated Z-sets of rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delta {
+    tables: HashMap<SmolStr, ZSet<Value>, FixedHasher>,
+}
+
+impl Delta {
+    /// An empty delta.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The delta of a version's change batches (rows built by [`record_row`]).
+    pub fn from_batches<'a>(batches: impl IntoIterator<Item = &'a ChangeBatch>) -> Self {
+        let mut delta = Delta::new();
+        for batch in batches {
+            let z = delta.tables.entry(SmolStr::from(batch.table())).or_default();
+            for (record, w) in batch.updates() {
+                z.update(record_row(record), *w);
+            }
+        }
+        delta.tables.retain(|_, z| !z.is_empty());
+        delta
+    }
+
+    /// Adds `weight` to `row` of `table`.
+    pub fn update(&mut self, table: &str, row: Value, weight: ZWeight) {
+        let z = self.tables.entry(SmolStr::from(table)).or_default();
+        z.update(row, weight);
+        if z.is_empty() {
+            self.tables.remove(table);
+        }
+    }
+
+    /// The change to `table` (empty if none).
+    pub fn table(&self, table: &str) -> Option<&ZSet<Value>> {
+        self.tables.get(table)
+    }
+
+    /// The tables that change.
+    pub fn tables(&self) -> impl Iterator<Item = (&str, &ZSet<Value>)> + '_ {
+        self.tables.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The number of changed rows, over all tables.
+    pub fn len(&self) -> usize {
+        self.tables.values().map(ZSet::len).sum()
+    }
+
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+}
+
+/// An index of a table's rows by the value of a key expression: the
+/// arrangement joins and semi-joins read.
+#[derive(Debug)]
+pub(crate) struct KeyIndex {
+    pub(crate) key: Expr,
+    map: HashMap<Value, ZSet<Value>, FixedHasher>,
+}
+
+impl KeyIndex {
+    fn update(&mut self, row: &Value, w: ZWeight) {
+        let k = self.key.eval(row);
+        let group = self.map.entry(k).or_default();
+        group.update(row.clone(), w);
+        if group.is_empty() {
+            let k = self.key.eval(row);
+            self.map.remove(&k);
+        }
+    }
+
+    pub(crate) fn get(&self, key: &Value) -> Option<&ZSet<Value>> {
+        self.map.get(key)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Value, &ZSet<Value>)> + '_ {
+        self.map.iter()
+    }
+}
+
+/// An index of a table's rows in ORDER BY order, optionally partitioned by the
+/// value of an expression (the `category` of `WHERE category = $c`): the
+/// arrangement top-k views refill from. Each partition is its own B-tree, so
+/// that a walk and an update compare sort keys only.
+#[derive(Debug)]
+pub(crate) struct OrderIndex {
+    pub(crate) partition: Option<Expr>,
+    pub(crate) order: Vec<(Expr, Direction)>,
+    partitions: HashMap<Value, BTreeSet<Ranked>, FixedHasher>,
+}
+
+impl OrderIndex {
+    fn partition_of(&self, row: &Value) -> Value {
+        self.partition.as_ref().map_or(Value::None, |p| p.eval(row))
+    }
+
+    fn update(&mut self, row: &Value, w: ZWeight) {
+        let part = self.partition_of(row);
+        let entry = (SortKey::of(&self.order, row), row.clone());
+        if w > 0 {
+            self.partitions.entry(part).or_default().insert(entry);
+        } else if let Some(tree) = self.partitions.get_mut(&part) {
+            tree.remove(&entry);
+            if tree.is_empty() {
+                self.partitions.remove(&part);
+            }
+        }
+    }
+
+    /// The rows of `partition` in order.
+    pub(crate) fn scan<'a>(&'a self, partition: &Value) -> impl Iterator<Item = Ranked> + 'a {
+        self.partitions.get(partition).into_iter().flatten().cloned()
+    }
+}
+
+/// A base table: its rows (a set: every row has weight one) and its shared
+/// arrangements.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    rows: ZSet<Value>,
+    pub(crate) key_indexes: Vec<KeyIndex>,
+    pub(crate) order_indexes: Vec<OrderIndex>,
+}
+
+impl Table {
+    pub(crate) fn rows(&self) -> &ZSet<Value> {
+        &self.rows
+    }
+}
+
+/// The shared state of an engine: every base table's rows and arrangements,
+/// held once and read by every circuit.
+///
+/// Stepping one version is two phases: every affected [`Circuit`] computes its
+/// output change against the tables *before* the version
+/// ([`Circuit::step`]), then the tables take the change ([`Tables::apply`]).
+///
+/// [`Circuit`]: crate::Circuit
+/// [`Circuit::step`]: crate::Circuit::step
+#[derive(Debug, Default)]
+pub struct Tables {
+    tables: HashMap<SmolStr, Table, FixedHasher>,
+}
+
+/// A handle on a key index of a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct KeyIndexRef {
+    pub(crate) table: SmolStr,
+    pub(crate) slot: usize,
+}
+
+/// A handle on an order index of a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OrderIndexRef {
+    pub(crate) table: SmolStr,
+    pub(crate) slot: usize,
+}
+
+impl Tables {
+    /// Empty tables.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The rows of `table` (empty if it has none).
+    pub fn rows(&self, table: &str) -> Option<&ZSet<Value>> {
+        self.tables.get(table).map(Table::rows)
+    }
+
+    /// The number of rows of `table`.
+    pub fn len(&self, table: &str) -> usize {
+        self.rows(table).map_or(0, ZSet::len)
+    }
+
+    /// Applies a version's change to the tables and all their arrangements.
+    ///
+    /// Fails, changing nothing, if the change would give a row a weight other
+    /// than zero or one (a delete of a row that is not there, or an insert of
+    /// a row already there).
+    pub fn apply(&mut self, delta: &Delta) -> Result<(), ApplyError> {
+        for (name, change) in delta.tables() {
+            let rows = self.tables.get(name).map(Table::rows);
+            for (row, w) in change.iter() {
+                let now = rows.map_or(0, |r| r.weight(row));
+                let after = now.wrapping_add(w);
+                if after != 0 && after != 1 {
+                    return Err(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: after });
+                }
+            }
+        }
+        for (name, change) in delta.tables() {
+            let table = self.tables.entry(SmolStr::from(name)).or_default();
+            for (row, w) in change.iter() {
+                table.rows.update(row.clone(), w);
+                for index in &mut table.key_indexes {
+                    index.update(row, w);
+                }
+                for index in &mut table.order_indexes {
+                    index.update(row, w);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies change batches: [`Delta::from_batches`] then [`Tables::apply`].
+    pub fn apply_batches<'a>(&mut self, batches: impl IntoIterator<Item = &'a ChangeBatch>) -> Result<(), ApplyError> {
+        self.apply(&Delta::from_batches(batches))
+    }
+
+    /// The key index of `table` by `key`, built from the current rows if new.
+    pub(crate) fn key_index(&mut self, table: &str, key: &Expr) -> KeyIndexRef {
+        let t = self.tables.entry(SmolStr::from(table)).or_default();
+        let slot = match t.key_indexes.iter().position(|i| &i.key == key) {
+            Some(slot) => slot,
+            None => {
+                let mut index = KeyIndex { key: key.clone(), map: HashMap::default() };
+                for (row, w) in t.rows.iter() {
+                    index.update(row, w);
+                }
+                t.key_indexes.push(index);
+                t.key_indexes.len() - 1
+            }
+        };
+        KeyIndexRef { table: table.into(), slot }
+    }
+
+    /// The order index of `table` by `partition` and `order`, built from the
+    /// current rows if new.
+    pub(crate) fn order_index(
+        &mut self,
+        table: &str,
+        partition: Option<&Expr>,
+        order: &[(Expr, Direction)],
+    ) -> OrderIndexRef {
+        let t = self.tables.entry(SmolStr::from(table)).or_default();
+        let slot = match t.order_indexes.iter().position(|i| i.partition.as_ref() == partition && i.order == order) {
+            Some(slot) => slot,
+            None => {
+                let mut index =
+                    OrderIndex { partition: partition.cloned(), order: order.to_vec(), partitions: HashMap::default() };
+                for (row, w) in t.rows.iter() {
+                    index.update(row, w);
+                }
+                t.order_indexes.push(index);
+                t.order_indexes.len() - 1
+            }
+        };
+        OrderIndexRef { table: table.into(), slot }
+    }
+
+    pub(crate) fn get_key_index(&self, r: &KeyIndexRef) -> Option<&KeyIndex> {
+        self.tables.get(&r.table).and_then(|t| t.key_indexes.get(r.slot))
+    }
+
+    pub(crate) fn get_order_index(&self, r: &OrderIndexRef) -> Option<&OrderIndex> {
+        self.tables.get(&r.table).and_then(|t| t.order_indexes.get(r.slot))
+    }
+}

@@ -1,0 +1,220 @@
+//! The classic traps of incremental view maintenance, each pinned by a test
+//! that checks the exact output change and the reference after every step.
+
+use ssp_core::{ChangeBatch, Record, RecordId, Value, Version, ZSet};
+use ssp_ops::{AggFn, Circuit, Delta, Direction, Expr, Plan, PlanBuilder, Tables, evaluate};
+
+/// A circuit over tables, stepped version by version and checked each time.
+struct Harness {
+    plan: Plan,
+    tables: Tables,
+    circuit: Circuit,
+    view: ZSet<Value>,
+    version: u64,
+}
+
+fn row(text: &str) -> Value {
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+impl Harness {
+    fn new(plan: Plan) -> Self {
+        let mut tables = Tables::new();
+        let (circuit, view) = Circuit::new(plan.clone(), &mut tables);
+        Harness { plan, tables, circuit, view, version: 0 }
+    }
+
+    /// Applies one version: `(table, key, old, new)` per change (None = absent).
+    fn step(&mut self, changes: &[(&str, i64, Option<&str>, Option<&str>)]) -> ZSet<Value> {
+        self.version += 1;
+        let v = Version(self.version);
+        let mut batches: Vec<ChangeBatch> = Vec::new();
+        for &(table, key, old, new) in changes {
+            if !batches.iter().any(|b| b.table() == table) {
+                batches.push(ChangeBatch::new(table, v));
+            }
+            let batch = batches.iter_mut().find(|b| b.table() == table).expect("just added");
+            let id = RecordId::new(table, key);
+            if let Some(old) = old {
+                batch.delete(Record::new(id.clone(), v, row(old))).expect("same table");
+            }
+            if let Some(new) = new {
+                batch.insert(Record::new(id, v, row(new))).expect("same table");
+            }
+        }
+        let delta = Delta::from_batches(&batches);
+        let change = self.circuit.step(&self.tables, &delta);
+        self.tables.apply(&delta).expect("consistent changes");
+        self.view += &change;
+        assert_eq!(self.view, evaluate(&self.plan, &self.tables), "after version {}", self.version);
+        change
+    }
+}
+
+fn with_id(table: &str, key: i64, fields: &str) -> Value {
+    let mut v = row(fields);
+    if let Value::Object(o) = &mut v {
+        o.insert("id", Value::from(RecordId::new(table, key)));
+    }
+    v
+}
+
+fn min_max_by_group() -> Plan {
+    let mut b = PlanBuilder::new();
+    let t = b.source("t");
+    let agg = b.aggregate(
+        t,
+        vec![("g".into(), Expr::field("g"))],
+        vec![("lo".into(), AggFn::Min(Expr::field("x"))), ("hi".into(), AggFn::Max(Expr::field("x")))],
+    );
+    b.build(agg).expect("valid plan")
+}
+
+// Deleting a group's current minimum must reveal the next one, which only
+// a state that remembers all values (not just the extreme) can know.
+#[test]
+fn deleting_the_current_min_or_max_of_a_group_reveals_the_next() {
+    let mut h = Harness::new(min_max_by_group());
+    h.step(&[
+        ("t", 1, None, Some("{ g: 1, x: 5 }")),
+        ("t", 2, None, Some("{ g: 1, x: 3 }")),
+        ("t", 3, None, Some("{ g: 1, x: 9 }")),
+    ]);
+    let change = h.step(&[("t", 2, Some("{ g: 1, x: 3 }"), None)]);
+    assert_eq!(change, ZSet::from_iter([(row("{ g: 1, hi: 9, lo: 3 }"), -1), (row("{ g: 1, hi: 9, lo: 5 }"), 1)]));
+    let change = h.step(&[("t", 3, Some("{ g: 1, x: 9 }"), None)]);
+    assert_eq!(change, ZSet::from_iter([(row("{ g: 1, hi: 9, lo: 5 }"), -1), (row("{ g: 1, hi: 5, lo: 5 }"), 1)]));
+}
+
+// A group whose last row leaves must disappear (not linger with count 0),
+// and come back as a fresh group.
+#[test]
+fn a_group_that_empties_disappears_and_comes_back() {
+    let mut b = PlanBuilder::new();
+    let t = b.source("t");
+    let agg = b.aggregate(
+        t,
+        vec![("g".into(), Expr::field("g"))],
+        vec![("n".into(), AggFn::Count), ("s".into(), AggFn::Sum(Expr::field("x")))],
+    );
+    let mut h = Harness::new(b.build(agg).expect("valid plan"));
+    h.step(&[("t", 1, None, Some("{ g: 'a', x: 2 }"))]);
+    let change = h.step(&[("t", 1, Some("{ g: 'a', x: 2 }"), None)]);
+    assert_eq!(change, ZSet::from_iter([(row("{ g: 'a', n: 1, s: 2 }"), -1)]));
+    assert!(h.view.is_empty());
+    let change = h.step(&[("t", 1, None, Some("{ g: 'a', x: 7 }"))]);
+    assert_eq!(change, ZSet::from_iter([(row("{ g: 'a', n: 1, s: 7 }"), 1)]));
+}
+
+fn top2_open() -> Plan {
+    let mut b = PlanBuilder::new();
+    let t = b.source("t");
+    let open = b.filter(t, Expr::field("open").eq(Expr::lit(true)));
+    let top = b.top_k(open, vec![(Expr::field("score"), Direction::Desc)], 2, 0);
+    b.build(top).expect("valid plan")
+}
+
+// When a row leaves a full top-k window, the next row from below must take
+// its place: the window is refilled from the (shared) order index.
+#[test]
+fn a_top_k_window_is_refilled_from_below() {
+    let mut h = Harness::new(top2_open());
+    h.step(&[
+        ("t", 1, None, Some("{ open: true, score: 9 }")),
+        ("t", 2, None, Some("{ open: true, score: 8 }")),
+        ("t", 3, None, Some("{ open: true, score: 7 }")),
+        ("t", 4, None, Some("{ open: false, score: 10 }")),
+    ]);
+    // Issue 1 closes: it leaves the window and issue 3 rises into it.
+    let change = h.step(&[("t", 1, Some("{ open: true, score: 9 }"), Some("{ open: false, score: 9 }"))]);
+    assert_eq!(
+        change,
+        ZSet::from_iter([
+            (with_id("t", 1, "{ open: true, score: 9 }"), -1),
+            (with_id("t", 3, "{ open: true, score: 7 }"), 1)
+        ])
+    );
+    // A change below a full window changes nothing.
+    assert!(h.step(&[("t", 5, None, Some("{ open: true, score: 1 }"))]).is_empty());
+}
+
+// A top-k registered after the data exists starts from the shared index.
+#[test]
+fn a_late_top_k_starts_from_the_current_table() {
+    let mut h = Harness::new(top2_open());
+    h.step(&[("t", 1, None, Some("{ open: true, score: 3 }")), ("t", 2, None, Some("{ open: true, score: 4 }"))]);
+    let (_, initial) = Circuit::new(top2_open(), &mut h.tables);
+    assert_eq!(initial, evaluate(&top2_open(), &h.tables));
+    assert_eq!(initial.len(), 2);
+}
+
+fn join_on_k() -> Plan {
+    let mut b = PlanBuilder::new();
+    let a = b.source("a");
+    let c = b.source("c");
+    let j = b.join(a, c, Expr::field("k"), Expr::field("k"));
+    b.build(j).expect("valid plan")
+}
+
+// Updating a join key moves a row from one partner set to another: the
+// old pairs must be retracted and the new ones emitted, on either side,
+// and on both sides in one version (the Δa⋈Δb term).
+#[test]
+fn a_join_key_update_moves_the_row_on_either_side() {
+    let mut h = Harness::new(join_on_k());
+    h.step(&[("a", 1, None, Some("{ k: 1 }")), ("c", 1, None, Some("{ k: 1 }")), ("c", 2, None, Some("{ k: 2 }"))]);
+    assert_eq!(h.view.len(), 1);
+    let change = h.step(&[("a", 1, Some("{ k: 1 }"), Some("{ k: 2 }"))]);
+    assert_eq!(change.len(), 2, "one pair retracted, one emitted: {change:?}");
+    let change = h.step(&[("c", 2, Some("{ k: 2 }"), Some("{ k: 3 }"))]);
+    assert_eq!(change.iter().map(|(_, w)| w).sum::<i64>(), -1);
+    // Both sides move to key 5 in the same version.
+    let change = h.step(&[("a", 1, Some("{ k: 2 }"), Some("{ k: 5 }")), ("c", 1, Some("{ k: 1 }"), Some("{ k: 5 }"))]);
+    assert_eq!(change.iter().map(|(_, w)| w).sum::<i64>(), 1);
+    assert_eq!(h.view.len(), 1);
+}
+
+// A row updated twice in one version (-v1 +v2 -v2 +v3) must net to -v1 +v3.
+#[test]
+fn a_row_updated_twice_in_one_batch_nets_out() {
+    let mut h = Harness::new(top2_open());
+    h.step(&[("t", 1, None, Some("{ open: true, score: 1 }"))]);
+    let change = h.step(&[
+        ("t", 1, Some("{ open: true, score: 1 }"), Some("{ open: true, score: 2 }")),
+        ("t", 1, Some("{ open: true, score: 2 }"), Some("{ open: true, score: 3 }")),
+    ]);
+    assert_eq!(
+        change,
+        ZSet::from_iter([
+            (with_id("t", 1, "{ open: true, score: 1 }"), -1),
+            (with_id("t", 1, "{ open: true, score: 3 }"), 1)
+        ])
+    );
+}
+
+// An empty batch changes nothing, for every kind of operator.
+#[test]
+fn an_empty_batch_changes_nothing() {
+    for plan in [top2_open(), join_on_k(), min_max_by_group()] {
+        let mut h = Harness::new(plan);
+        h.step(&[("t", 1, None, Some("{ open: true, score: 1, g: 1, x: 1, k: 1 }"))]);
+        assert!(h.step(&[]).is_empty());
+        let mut b = ChangeBatch::new("t", Version(99));
+        b.insert(Record::new(RecordId::new("t", 9), Version(1), Value::Null)).expect("same table");
+        b.delete(Record::new(RecordId::new("t", 9), Version(1), Value::Null)).expect("same table");
+        let delta = Delta::from_batches([&b]);
+        assert!(delta.is_empty(), "an insert and delete of the same row cancel");
+        assert!(h.circuit.step(&h.tables, &delta).is_empty());
+    }
+}
+
+// Deleting a row that is not in the table is refused, and changes nothing.
+#[test]
+fn tables_refuse_changes_that_break_set_semantics() {
+    let mut tables = Tables::new();
+    let mut delta = Delta::new();
+    delta.update("t", row("{ a: 1 }"), -1);
+    let err = tables.apply(&delta).expect_err("deleting a missing row");
+    assert!(err.to_string().contains("weight -1"), "{err}");
+    assert_eq!(tables.len("t"), 0);
+}
