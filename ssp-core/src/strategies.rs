@@ -77,13 +77,17 @@ pub fn duration() -> impl Strategy<Value = Duration> {
     ]
 }
 
-/// Datetimes between the years 1 and 9999, with nanoseconds.
+/// Datetimes over the whole range a datetime holds (about ±262,000 years),
+/// mostly between the years 1 and 9999, with nanoseconds.
 pub fn datetime() -> impl Strategy<Value = Datetime> {
     const MIN: i64 = -62_135_596_800; // 0001-01-01
     const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59
+    let (lo, hi) =
+        (chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp(), chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp());
     prop_oneof![
-        (0i64..3).prop_map(|s| Datetime::from_timestamp(s, 0)),
-        (MIN..=MAX, 0u32..1_000_000_000).prop_map(|(s, n)| Datetime::from_timestamp(s, n)),
+        2 => (0i64..3).prop_map(|s| Datetime::from_timestamp(s, 0)),
+        4 => (MIN..=MAX, 0u32..1_000_000_000).prop_map(|(s, n)| Datetime::from_timestamp(s, n)),
+        1 => (lo..=hi, 0u32..1_000_000_000).prop_map(|(s, n)| Datetime::from_timestamp(s, n)),
     ]
     .prop_map(|d| d.unwrap_or(Datetime::UNIX_EPOCH))
 }

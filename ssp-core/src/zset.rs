@@ -29,9 +29,15 @@ pub type FixedHasher = FixedState;
 ///
 /// [`iter`](ZSet::iter) visits elements in hash order under a fixed hash
 /// function: the same sequence of updates gives the same order on every run
-/// and machine, but two equal Z-sets built differently may iterate
-/// differently. [`iter_sorted`](ZSet::iter_sorted) visits them in ascending
-/// element order (it sorts, so it allocates).
+/// of the same build on the same target (the hash function and the table's
+/// layout may differ between versions and targets), and two equal Z-sets
+/// built differently may iterate differently. Where order is visible, use
+/// [`iter_sorted`](ZSet::iter_sorted), which visits elements in ascending
+/// order (it sorts, so it allocates).
+///
+/// The fixed hash function makes runs reproducible; it is not keyed per
+/// process, so a Z-set keyed by data an adversary chooses freely could be
+/// made to collide. SSP's Z-sets hold rows of the application's own tables.
 ///
 /// ```
 /// use ssp_core::ZSet;

@@ -92,6 +92,9 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     assert!(e.expected.contains("128"), "{e}");
     let deep_key = format!("t:{}", "[".repeat(100_000));
     assert!(deep_key.parse::<RecordId>().is_err());
+    // Found in review: points had no depth limit.
+    assert!("(".repeat(100_000).parse::<Value>().is_err());
+    assert!(format!("t:[{}", "([{".repeat(50_000)).parse::<RecordId>().is_err());
 }
 
 #[test]
@@ -109,12 +112,20 @@ fn field_paths_read_fields_and_indexes() {
     }
 }
 
+// `{a:1}` is an object, as SurrealDB reads it; a set whose first element is
+// a record id prints that id as `r'…'`, so that it reads back as a set
+// (found in review: the set used to be printed bare and read back by a
+// whitespace heuristic).
 #[test]
 fn sets_of_record_ids_are_not_mistaken_for_objects() {
-    let v: Value = "{person:1, person:2}".parse().expect("a set");
-    assert_eq!(v.to_string(), "{person:1, person:2}");
-    let o: Value = "{ person: 1 }".parse().expect("an object");
-    assert!(o.as_object().is_some());
+    let o: Value = "{a:1}".parse().expect("an object");
+    assert_eq!(o.to_string(), "{ a: 1 }");
+    let v: Value = "{r'person:1', person:2}".parse().expect("a set");
+    assert_eq!(v.to_string(), "{r'person:1', person:2}");
+    assert!(matches!(v, Value::Set(_)));
+    let v: Value = "{r\"`with space`:[]\",}".parse().expect("a set");
+    assert_eq!(v.to_string().parse::<Value>(), Ok(v.clone()));
+    assert!(matches!(v, Value::Set(_)));
 }
 
 // Found by `record_id_text_round_trips`: a set whose first element is a
@@ -130,12 +141,29 @@ fn sets_starting_with_a_prefixed_literal_are_not_objects() {
 }
 
 // Found by the `value_literal` fuzz target: a point whose coordinate
-// overflowed to infinity printed as `(0, inf)`, which does not parse.
+// overflowed to infinity printed as `(0, inf)`, which does not parse; and by
+// `record_id_text_round_trips`: a huge finite coordinate printed as a long
+// integer, which does not fit an int.
 #[test]
 fn points_with_non_finite_coordinates_print_and_parse_back() {
     let v: Value = "(0,1005E42100)".parse().expect("a point");
-    assert_eq!(v.to_string(), "(0, Infinity)");
+    assert_eq!(v.to_string(), "(0f, Infinity)");
     assert_eq!(v.to_string().parse::<Value>(), Ok(v));
+    let huge: Value = "(1e300, 0)".parse().expect("a point");
+    assert_eq!(huge.to_string().parse::<Value>(), Ok(huge));
     let nan: Value = "(NaN, -Infinity)".parse().expect("a point");
     assert_eq!(nan.to_string().parse::<Value>(), Ok(nan));
+}
+
+// Found in review: chrono writes years past 9999 with a sign, which RFC 3339
+// parsing refused, so such datetimes did not read back (nor decode from serde).
+#[test]
+fn datetimes_outside_four_digit_years_read_back() {
+    for text in ["+10000-01-01T00:00:00Z", "-0001-12-31T23:59:59.500Z", "+262142-12-31T23:59:59.999999999Z"] {
+        let d: ssp_core::Datetime = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(d.to_string(), text);
+        let v = Value::Datetime(d);
+        let json = serde_json::to_string(&v).expect("serializes");
+        assert_eq!(serde_json::from_str::<Value>(&json).expect("deserializes"), v);
+    }
 }

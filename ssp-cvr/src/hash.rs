@@ -46,7 +46,7 @@ use ssp_core::{Geometry, Number, Point, Polygon, RecordId, RecordKey, Value, Ver
 /// value          = 0x00                           NONE
 ///                | 0x01                           NULL
 ///                | 0x02 | 0x03                    false | true
-///                | 0x04 i64le                     a number equal to an i64 (1, 1.0f, 1dec, -0.0f are all 0x04 1)
+///                | 0x04 i64le                     a number equal to an i64 (1, 1.0f and 1dec are all 0x04 1; -0.0f is 0x04 0)
 ///                | 0x05 u64le(bits)               any other non-NaN float, and a decimal equal to it
 ///                | 0x06                           NaN
 ///                | 0x07 i128le(m) u8(s)           any other decimal m / 10^s, normalized (no trailing zero digits)
@@ -383,13 +383,10 @@ fn put_number(n: Number, out: &mut Vec<u8>) {
         }
         Number::Decimal(d) => {
             // A decimal that equals a float exactly encodes as that float.
-            let near = n.to_f64();
-            for candidate in [near, near.next_down(), near.next_up()] {
-                if candidate.is_finite() && Number::Float(candidate) == n {
-                    out.push(0x05);
-                    out.extend_from_slice(&candidate.to_bits().to_le_bytes());
-                    return;
-                }
+            if let Some(f) = n.exact_f64() {
+                out.push(0x05);
+                out.extend_from_slice(&f.to_bits().to_le_bytes());
+                return;
             }
             let d = d.normalize();
             out.push(0x07);

@@ -453,6 +453,16 @@ impl WriteTables<'_> {
             key.truncate(prefix);
             value.clear();
             codec::encode_record(&record.id, record.version, &mut key, &mut value);
+            // Never write what cannot be read back: the transaction is dropped
+            // (aborted) with the error, so nothing of the diff is stored.
+            if let Err(e) = codec::decode_record(&key[prefix..], &value) {
+                return Err(StoreError::Unstorable {
+                    client: client.clone(),
+                    view: view.clone(),
+                    id: record.id.clone(),
+                    reason: e.to_string(),
+                });
+            }
             let previous = try_db!(self.records.insert(key.as_slice(), value.as_slice()), "apply a diff");
             match previous {
                 Some(previous) => {

@@ -110,6 +110,20 @@ pub enum StoreError {
         #[source]
         problem: Box<Corruption>,
     },
+    /// A record id that the store's encoding cannot write so that it reads
+    /// back (an array or object key nested deeper than its decoder allows);
+    /// nothing was changed.
+    #[error("client `{client}`, view `{view}`: record id {id} cannot be stored: {reason}")]
+    Unstorable {
+        /// The client.
+        client: ClientId,
+        /// The view.
+        view: ViewId,
+        /// The record id.
+        id: ssp_core::RecordId,
+        /// Why it cannot be read back.
+        reason: String,
+    },
     /// The storage failed (I/O, a lock, the database engine).
     #[error("the CVR store failed to {operation}")]
     Backend {

@@ -332,3 +332,26 @@ fn stores_are_send_and_sync() {
     check::<StoreError>();
     check::<OpenError>();
 }
+
+// Found in review: a key nested deeper than the record decoder allows was
+// written, and then every load of that CVR failed as corrupt. It is refused
+// instead, and the diff leaves no trace.
+#[test]
+fn redb_refuses_a_record_id_it_could_not_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(file(&dir, "deep.redb")).unwrap();
+    let alice = ClientId::new("alice");
+    store.apply(&alice, &sample_diff(1, 0..3), Timestamp(1)).unwrap();
+    let mut deep = Value::from(1);
+    for _ in 0..200 {
+        deep = Value::from(vec![deep]);
+    }
+    let Value::Array(key) = deep else { unreachable!("built as an array") };
+    let mut diff = sample_diff(2, 10..12);
+    diff.upsert(Record::new(RecordId::new("t", key), Version(2), Value::Null));
+    let err = store.apply(&alice, &diff, Timestamp(2)).unwrap_err();
+    assert!(matches!(err, StoreError::Unstorable { .. }), "{err}");
+    let cvr = store.load(&alice, &ViewId::new("v")).unwrap().unwrap();
+    assert_eq!(cvr.version(), Version(1));
+    assert_eq!(cvr.len(), 3);
+}

@@ -17,6 +17,10 @@ use crate::operator::{aggregate, distinct, join, linear, reach, semijoin, topk};
 use crate::plan::{NodeId, Op, Plan};
 use crate::tables::{Delta, Tables};
 
+/// Up to this many rows, a filter first checks whether it keeps them all (and
+/// then passes its input on without a copy).
+const PASS_THROUGH_ROWS: usize = 64;
+
 /// The incremental state of one operator.
 #[derive(Debug)]
 enum State {
@@ -295,6 +299,17 @@ impl Circuit {
                 (Op::Source { table }, _) => {
                     let rows = if ctx.hydrating { ctx.tables.rows(table) } else { delta.table(table) };
                     rows.map_or_else(|| Cow::Owned(ZSet::new()), Cow::Borrowed)
+                }
+                // A filter that keeps every row of a borrowed change passes it
+                // on as it is, without building (and hashing) a copy.
+                (Op::Filter { input: i, pred }, _)
+                    if matches!(&outs[i.index()], Cow::Borrowed(z)
+                        if z.len() <= PASS_THROUGH_ROWS && z.iter().all(|(r, _)| pred.test_in(r, ctx.params))) =>
+                {
+                    match &outs[i.index()] {
+                        Cow::Borrowed(z) => Cow::Borrowed(*z),
+                        Cow::Owned(z) => Cow::Owned(z.clone()),
+                    }
                 }
                 (Op::TopK { order, limit, offset, .. }, State::TopK(t)) if ctx.hydrating && t.is_shared() => {
                     let spec = Spec { order, limit: *limit, offset: *offset };

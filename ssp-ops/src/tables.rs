@@ -138,8 +138,8 @@ impl OrderIndex {
     }
 
     /// The rows of `partition` in order.
-    pub(crate) fn scan<'a>(&'a self, partition: &Value) -> impl Iterator<Item = Ranked> + 'a {
-        self.partitions.get(partition).into_iter().flatten().cloned()
+    pub(crate) fn scan<'a>(&'a self, partition: &Value) -> impl Iterator<Item = (&'a SortKey, &'a Value)> + 'a {
+        self.partitions.get(partition).into_iter().flatten().map(|(k, r)| (k, r))
     }
 }
 

@@ -1,6 +1,11 @@
 //! Arrays, sets and objects: shared, copy-on-write collections of values.
 
-use std::sync::Arc;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+
+use foldhash::fast::FixedState;
 
 use smol_str::SmolStr;
 
@@ -104,8 +109,25 @@ impl FromIterator<Value> for Set {
 /// A map from field names to values, kept sorted by name. Cloning is O(1).
 ///
 /// Objects compare as their sorted `(name, value)` sequences, as SurrealDB's do.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Object(Arc<Vec<(SmolStr, Value)>>);
+/// An object's hash is computed once and kept with its fields (rows pass
+/// through many hash maps unchanged), and two handles on the same fields
+/// compare equal without reading them.
+#[derive(Clone, Default)]
+pub struct Object(Arc<Fields>);
+
+/// The fields of an object and their hash, once computed.
+#[derive(Default)]
+struct Fields {
+    fields: Vec<(SmolStr, Value)>,
+    hash: OnceLock<u64>,
+}
+
+impl Clone for Fields {
+    /// A copy about to be changed: its hash is computed again when asked for.
+    fn clone(&self) -> Self {
+        Fields { fields: self.fields.clone(), hash: OnceLock::new() }
+    }
+}
 
 impl Object {
     /// An empty object.
@@ -115,27 +137,40 @@ impl Object {
 
     /// The number of fields.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.fields.len()
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.fields.is_empty()
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.0.fields.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The fields for changing: copied first if shared, and the hash forgotten.
+    fn fields_mut(&mut self) -> &mut Vec<(SmolStr, Value)> {
+        let inner = Arc::make_mut(&mut self.0);
+        inner.hash = OnceLock::new();
+        &mut inner.fields
     }
 
     /// The value of field `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).ok().map(|i| &self.0[i].1)
+        let fields = &self.0.fields;
+        if fields.len() <= 8 {
+            // Rows are small objects: a scan that rejects on length first beats
+            // a binary search of string comparisons.
+            return fields.iter().find(|(k, _)| k.len() == key.len() && k.as_str() == key).map(|(_, v)| v);
+        }
+        self.find(key).ok().map(|i| &fields[i].1)
     }
 
     /// Sets field `key`, returning its previous value.
     pub fn insert(&mut self, key: impl Into<SmolStr>, value: Value) -> Option<Value> {
         let key = key.into();
-        let fields = Arc::make_mut(&mut self.0);
+        let fields = self.fields_mut();
         match fields.binary_search_by(|(k, _)| k.as_str().cmp(key.as_str())) {
             Ok(i) => Some(std::mem::replace(&mut fields[i].1, value)),
             Err(i) => {
@@ -148,17 +183,60 @@ impl Object {
     /// Removes field `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.find(key).ok()?;
-        Some(Arc::make_mut(&mut self.0).remove(i).1)
+        Some(self.fields_mut().remove(i).1)
     }
 
     /// The fields in ascending name order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> + '_ {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.fields.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// The field names in ascending order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.0.fields.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// The hash of the fields, computed on first use with a fixed hasher, so
+    /// that it agrees with equality (equal values hash equal) in every process.
+    /// A map keyed by objects therefore sees this fixed hash whatever hasher it
+    /// uses (see [`ZSet`](crate::ZSet) on fixed hashing).
+    fn fields_hash(&self) -> u64 {
+        *self.0.hash.get_or_init(|| FixedState::default().hash_one(&self.0.fields))
+    }
+}
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.fields == other.0.fields
+    }
+}
+
+impl Eq for Object {}
+
+impl PartialOrd for Object {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Object {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return Ordering::Equal;
+        }
+        self.0.fields.cmp(&other.0.fields)
+    }
+}
+
+impl Hash for Object {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.fields_hash());
+    }
+}
+
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -175,6 +253,6 @@ impl<K: Into<SmolStr>> FromIterator<(K, Value)> for Object {
                 _ => out.push(field),
             }
         }
-        Object(Arc::new(out))
+        Object(Arc::new(Fields { fields: out, hash: OnceLock::new() }))
     }
 }

@@ -10,8 +10,9 @@ use crate::error::ParseError;
 /// A UTC instant with nanosecond precision, as SurrealDB stores a `datetime`.
 ///
 /// Parsed from RFC 3339 (any offset is converted to UTC; a bare date means its
-/// midnight) and displayed as SurrealDB does: RFC 3339 with a `Z` suffix and as
-/// many fractional digits as needed.
+/// midnight; a year outside 0000-9999 is written with its sign, as chrono and
+/// SurrealDB write it: `+10000-01-01T00:00:00Z`) and displayed as SurrealDB
+/// does: RFC 3339 with a `Z` suffix and as many fractional digits as needed.
 ///
 /// ```
 /// use ssp_core::Datetime;
@@ -65,6 +66,12 @@ impl FromStr for Datetime {
 
     fn from_str(s: &str) -> Result<Self, ParseError> {
         if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+            return Ok(Datetime(d.with_timezone(&Utc)));
+        }
+        // Years past 9999 or before 0 carry a sign and more digits
+        // (`+10000-01-01T00:00:00Z`), which RFC 3339 parsing refuses.
+        let offset = s.strip_suffix(['Z', 'z']).map(|head| format!("{head}+00:00"));
+        if let Ok(d) = DateTime::parse_from_str(offset.as_deref().unwrap_or(s), "%Y-%m-%dT%H:%M:%S%.f%:z") {
             return Ok(Datetime(d.with_timezone(&Utc)));
         }
         if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d")

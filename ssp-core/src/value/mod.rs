@@ -47,8 +47,8 @@ use crate::RecordId;
 ///
 /// SurrealDB's `table`, `file`, `regex`, `range` and `closure` values cannot be
 /// held. Closures cannot be stored in a record; the other four are rare in
-/// records and are refused by the SurrealDB source with a typed error naming the
-/// record and field, never dropped silently.
+/// records, and a source must refuse them with an error naming the record and
+/// field rather than drop them (the SurrealDB source, still to come, will).
 ///
 /// # Cost
 ///

@@ -72,6 +72,24 @@ impl Number {
         }
     }
 
+    /// The float exactly equal to this number, if there is one (`NaN` and the
+    /// infinities for floats included). Equal numbers give equal answers, so
+    /// this, with [`Number::to_i64`], is a canonical form: an integral value
+    /// in `i64` range is an int, else a float if one is exactly equal, else
+    /// (only decimals) the normalised decimal.
+    pub fn exact_f64(&self) -> Option<f64> {
+        match *self {
+            Number::Int(i) => {
+                let f = i as f64;
+                // `f` is exact when it converts back (2^63 does not fit, but
+                // i64::MIN = -2^63 does).
+                (f != TWO_POW_63 && f as i64 == i).then_some(f)
+            }
+            Number::Float(f) => Some(f),
+            Number::Decimal(d) => decimal_exact_f64(d),
+        }
+    }
+
     /// The canonical form that [`Hash`] uses: equal numbers have equal keys.
     fn hash_key(&self) -> HashKey {
         match *self {
@@ -82,18 +100,34 @@ impl Number {
                     return HashKey::Int(i);
                 }
                 // A decimal that equals a float exactly must hash as that float.
-                if let Some(f) = d.to_f64() {
-                    for candidate in [f, f.next_down(), f.next_up()] {
-                        if candidate.is_finite() && cmp_float_decimal(candidate, d).is_eq() {
-                            return float_hash_key(candidate);
-                        }
-                    }
+                if let Some(f) = decimal_exact_f64(d) {
+                    return float_hash_key(f);
                 }
                 let d = d.normalize();
                 HashKey::Decimal(d.mantissa(), d.scale())
             }
         }
     }
+}
+
+/// The float exactly equal to `d`, if any. With `d = m / 10^s` in lowest
+/// terms, `d` is a float exactly when `5^s` divides `m` and the odd part of
+/// `q = m / 5^s` has at most 53 bits: then `d = q / 2^s`, which a float holds.
+fn decimal_exact_f64(d: Decimal) -> Option<f64> {
+    let d = d.normalize();
+    let (m, s) = (d.mantissa(), d.scale());
+    let five = 5i128.checked_pow(s)?;
+    if m % five != 0 {
+        return None;
+    }
+    let q = m / five;
+    let odd = q.unsigned_abs() >> q.unsigned_abs().trailing_zeros().min(127);
+    if odd >= 1u128 << 53 {
+        return None;
+    }
+    // `q` has at most 53 significant bits, so the conversion is exact, and
+    // dividing by a power of two is exact for these magnitudes.
+    Some(q as f64 / 2f64.powi(s as i32))
 }
 
 #[derive(Hash)]
@@ -337,5 +371,14 @@ mod tests {
         assert_eq!(h(Number::Float(f64::NAN)), h(Number::Float(-f64::NAN)));
         // 2^70 is integral but outside i64: the float and the decimal agree.
         assert_eq!(h(Number::Float(2f64.powi(70))), h(dec("1180591620717411303424")));
+        // Found in review: rust_decimal's `to_f64` is two ulps off for this
+        // value, which equals the float 1015569 / 2^25 exactly.
+        let x = 1015569.0 / 2f64.powi(25);
+        assert_eq!(Number::Float(x), dec("0.0302663147449493408203125"));
+        assert_eq!(h(Number::Float(x)), h(dec("0.0302663147449493408203125")));
+        assert_eq!(dec("0.0302663147449493408203125").exact_f64(), Some(x));
+        assert_eq!(dec("0.1").exact_f64(), None);
+        assert_eq!(Number::Int(i64::MAX).exact_f64(), None);
+        assert_eq!(Number::Int(i64::MIN).exact_f64(), Some(-TWO_POW_63));
     }
 }

@@ -296,16 +296,14 @@ impl<'a> Parser<'a> {
             self.expect('}')?;
             return Ok(Value::Set(Set::new()));
         }
-        // An object if a key and `:` come first, else a set. A bare name glued
-        // to `:` and to what follows (`{person:1, person:2}`) is a record id,
-        // so that is a set; an object is written `{ name: value }`.
+        // An object if a key and `:` come first, as SurrealDB reads `{a:1}`;
+        // else a set. (A set whose first element is a record id prints it as
+        // `r'…'`, so that it does not read back as an object.)
         let save = self.pos;
         let bare = self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
         let is_object = match self.object_key() {
             Err(_) => false,
             Ok(key) => {
-                let glued =
-                    bare && self.rest().starts_with(':') && self.rest()[1..].starts_with(|c: char| !c.is_whitespace());
                 // `d'…'`, `u'…'` and the like are prefixed literals, not names.
                 let prefixed = bare && self.peek().is_some_and(|c| c == '\'' || c == '"');
                 self.skip_ws();
@@ -314,7 +312,7 @@ impl<'a> Parser<'a> {
                 let keyword =
                     ["NONE", "NULL", "TRUE", "FALSE", "NAN", "INFINITY"].contains(&key.to_ascii_uppercase().as_str());
                 let name_only = bare && !keyword && !prefixed && !key.starts_with(|c: char| c.is_ascii_digit());
-                !glued && (self.peek() == Some(':') || name_only)
+                self.peek() == Some(':') || name_only
             }
         };
         self.pos = save;
@@ -350,11 +348,13 @@ impl<'a> Parser<'a> {
 
     /// `(x, y)`: a point.
     fn point(&mut self) -> Result<Value, ParseError> {
+        self.descend()?;
         self.expect('(')?;
         let x = self.coordinate()?;
         self.expect(',')?;
         let y = self.coordinate()?;
         self.expect(')')?;
+        self.depth -= 1;
         Ok(Value::from(Geometry::Point(Point::new(x, y))))
     }
 

@@ -108,12 +108,13 @@ pub(crate) fn write_array(f: &mut Formatter<'_>, a: &[Value]) -> fmt::Result {
     f.write_char(']')
 }
 
-/// A coordinate: plain digits when finite, else `Infinity`, `-Infinity` or `NaN`.
+/// A coordinate, written as a float literal (`1.5f`, `1e300` in full with `f`,
+/// `Infinity`, `NaN`) so that it reads back as the same float.
 struct Coord(f64);
 
 impl Display for Coord {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        if self.0.is_finite() { write!(f, "{}", self.0) } else { super::Number::Float(self.0).fmt(f) }
+        super::Number::Float(self.0).fmt(f)
     }
 }
 
@@ -207,7 +208,18 @@ impl Display for Value {
                     return f.write_str("{,}");
                 }
                 f.write_char('{')?;
-                write_list(f, s.as_slice())?;
+                // `{a:1, …}` reads as an object: a leading record id is written
+                // as a record string, `{r'a:1', …}`.
+                if let Some(Value::RecordId(first)) = s.first() {
+                    f.write_char('r')?;
+                    write_string(f, &first.to_string())?;
+                    if s.len() > 1 {
+                        f.write_str(", ")?;
+                    }
+                    write_list(f, &s.as_slice()[1..])?;
+                } else {
+                    write_list(f, s.as_slice())?;
+                }
                 if s.len() == 1 {
                     f.write_char(',')?;
                 }

@@ -13,6 +13,7 @@
 //! operator owns nothing but its window.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry as Slot;
 use std::iter::Peekable;
 
 use ssp_core::{Value, ZSet, ZWeight};
@@ -53,18 +54,24 @@ pub(crate) struct Spec<'a> {
     pub(crate) offset: usize,
 }
 
-/// Takes the window `offset .. offset + limit` from rows in order.
-fn take_window(
-    rows: impl Iterator<Item = (Ranked, ZWeight)>,
+/// A row in sort order, borrowed: its sort key, the row, its weight.
+type Entry<'a> = (&'a SortKey, &'a Value, ZWeight);
+
+/// Takes the window `offset .. offset + limit` from rows in order: the rows
+/// with the positions each fills, the sort key of the last, and whether every
+/// position is filled. Only the rows taken are cloned.
+fn take_window<'a>(
+    rows: impl Iterator<Item = Entry<'a>>,
     offset: usize,
     limit: usize,
-) -> (Vec<(Ranked, ZWeight)>, bool) {
+) -> (Vec<(Value, ZWeight)>, Option<SortKey>, bool) {
     let (mut skip, mut room) = (offset as u128, limit as u128);
     let mut window = Vec::new();
     if room == 0 {
-        return (window, true);
+        return (window, None, true);
     }
-    for (ranked, w) in rows {
+    let mut last = None;
+    for (key, row, w) in rows {
         if w <= 0 {
             continue;
         }
@@ -77,70 +84,76 @@ fn take_window(
         }
         let taken = w.min(room);
         room -= taken;
-        window.push((ranked, taken as ZWeight));
+        window.push((row.clone(), taken as ZWeight));
+        last = Some(key);
         if room == 0 {
-            return (window, true);
+            break;
         }
     }
-    (window, false)
+    let full = room == 0;
+    // A window has an exact-size buffer: it lives as long as the view.
+    window.shrink_to_fit();
+    (window, last.cloned(), full)
 }
 
-/// `new - old` for two windows, both in order: a merge that touches only the
-/// rows that differ (a window moves by a row or two per step).
-fn window_change(old: &[(Ranked, ZWeight)], new: &[(Ranked, ZWeight)]) -> ZSet<Value> {
+/// Up to this many rows in the two windows, their difference is found by
+/// comparing rows pairwise (rows of a shared index compare by pointer first).
+const PAIRWISE_WINDOW: usize = 64;
+
+/// `new - old` for two windows.
+fn window_change(old: &[(Value, ZWeight)], new: &[(Value, ZWeight)]) -> ZSet<Value> {
+    if old.len() + new.len() > PAIRWISE_WINDOW {
+        let mut out: ZSet<Value> = new.iter().cloned().collect();
+        out.extend(old.iter().map(|(r, w)| (r.clone(), -w)));
+        return out;
+    }
     let mut out = ZSet::new();
-    let (mut i, mut j) = (0, 0);
-    while i < old.len() || j < new.len() {
-        let order = match (old.get(i), new.get(j)) {
-            (Some(a), Some(b)) => a.0.cmp(&b.0),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
-        match order {
-            std::cmp::Ordering::Less => {
-                out.update(old[i].0.1.clone(), -old[i].1);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.update(new[j].0.1.clone(), new[j].1);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                let w = new[j].1.wrapping_sub(old[i].1);
-                if w != 0 {
-                    out.update(new[j].0.1.clone(), w);
+    let mut matched = [false; PAIRWISE_WINDOW];
+    for (row, w) in new {
+        match old.iter().position(|(o, _)| o == row) {
+            Some(i) => {
+                matched[i] = true;
+                let d = w.wrapping_sub(old[i].1);
+                if d != 0 {
+                    out.update(row.clone(), d);
                 }
-                i += 1;
-                j += 1;
             }
+            None => {
+                out.update(row.clone(), *w);
+            }
+        }
+    }
+    for (i, (row, w)) in old.iter().enumerate() {
+        if !matched[i] {
+            out.update(row.clone(), -w);
         }
     }
     out
 }
 
-/// Merges two streams of ranked rows in order, adding the weights of equal rows.
-struct Merge<A: Iterator<Item = (Ranked, ZWeight)>, B: Iterator<Item = (Ranked, ZWeight)>> {
+/// Merges two streams of rows in order, adding the weights of equal rows.
+struct Merge<'a, A: Iterator<Item = Entry<'a>>, B: Iterator<Item = Entry<'a>>> {
     a: Peekable<A>,
     b: Peekable<B>,
 }
 
-impl<A: Iterator<Item = (Ranked, ZWeight)>, B: Iterator<Item = (Ranked, ZWeight)>> Iterator for Merge<A, B> {
-    type Item = (Ranked, ZWeight);
+impl<'a, A: Iterator<Item = Entry<'a>>, B: Iterator<Item = Entry<'a>>> Iterator for Merge<'a, A, B> {
+    type Item = Entry<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let order = match (self.a.peek(), self.b.peek()) {
             (None, None) => return None,
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some(x), Some(y)) => x.0.cmp(&y.0),
+            (Some(x), Some(y)) => (x.0, x.1).cmp(&(y.0, y.1)),
         };
         match order {
             std::cmp::Ordering::Less => self.a.next(),
             std::cmp::Ordering::Greater => self.b.next(),
             std::cmp::Ordering::Equal => {
-                let (k, wa) = self.a.next()?;
-                let (_, wb) = self.b.next()?;
-                Some((k, wa.wrapping_add(wb)))
+                let (k, r, wa) = self.a.next()?;
+                let (_, _, wb) = self.b.next()?;
+                Some((k, r, wa.wrapping_add(wb)))
             }
         }
     }
@@ -161,25 +174,11 @@ impl TopK {
         matches!(self.input, Ordered::Shared { .. })
     }
 
-    /// Keeps `window` as the current output and returns `window - old`.
-    fn replace_window(
-        &mut self,
-        spec: Spec<'_>,
-        params: &[Value],
-        window: Vec<(Ranked, ZWeight)>,
-        full: bool,
-    ) -> ZSet<Value> {
-        let old: Vec<(Ranked, ZWeight)> = std::mem::take(&mut self.window)
-            .into_iter()
-            .map(|(row, w)| ((SortKey::of_in(spec.order, &row, params), row), w))
-            .collect();
-        let out = window_change(&old, &window);
-        self.last = window.last().map(|((k, _), _)| k.clone());
-        // A fresh vector of the exact size: collecting in place would keep the
-        // larger buffer of `window` alive for as long as the view lives.
-        let mut rows = Vec::with_capacity(window.len());
-        rows.extend(window.into_iter().map(|((_, row), w)| (row, w)));
-        self.window = rows;
+    /// Keeps a new window as the current output and returns `new - old`.
+    fn replace_window(&mut self, (window, last, full): (Vec<(Value, ZWeight)>, Option<SortKey>, bool)) -> ZSet<Value> {
+        let out = window_change(&self.window, &window);
+        self.window = window;
+        self.last = last;
         self.full = full;
         out
     }
@@ -192,51 +191,57 @@ impl TopK {
             return None;
         };
         let index = ctx.tables.get_order_index(index)?;
-        let rows = index.scan(partition).filter(|(_, row)| ctx.passes(filters, row)).map(|r| (r, 1));
-        let (window, full) = take_window(rows, spec.offset, spec.limit);
-        Some(self.replace_window(spec, ctx.params, window, full))
+        let rows = index.scan(partition).filter(|(_, row)| ctx.passes(filters, row)).map(|(k, r)| (k, r, 1));
+        let taken = take_window(rows, spec.offset, spec.limit);
+        Some(self.replace_window(taken))
     }
 
     pub(crate) fn step(&mut self, ctx: Ctx<'_>, spec: Spec<'_>, delta: &ZSet<Value>) -> ZSet<Value> {
         if delta.is_empty() || spec.limit == 0 {
             return ZSet::new();
         }
-        let mut changes: Vec<(Ranked, ZWeight)> =
-            delta.iter().map(|(r, w)| ((SortKey::of_in(spec.order, r, ctx.params), r.clone()), w)).collect();
-        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut changes: Vec<(SortKey, &Value, ZWeight)> =
+            delta.iter().map(|(r, w)| (SortKey::of_in(spec.order, r, ctx.params), r, w)).collect();
+        changes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         // Does the change reach the window? Only rows up to its last one can
         // move it, unless it is not full (then any row may join it).
         let reaches = !self.full
             || match (&self.last, self.window.last()) {
-                (Some(key), Some((row, _))) => (&changes[0].0.0, &changes[0].0.1) <= (key, row),
+                (Some(key), Some((row, _))) => (&changes[0].0, changes[0].1) <= (key, row),
                 _ => true,
             };
         if let Ordered::Owned(state) = &mut self.input {
-            for (ranked, w) in &changes {
-                let e = state.entry(ranked.clone()).or_insert(0);
-                *e = e.wrapping_add(*w);
-                if *e == 0 {
-                    state.remove(ranked);
+            for (key, row, w) in &changes {
+                match state.entry((key.clone(), (*row).clone())) {
+                    Slot::Occupied(mut e) => {
+                        *e.get_mut() = e.get().wrapping_add(*w);
+                        if *e.get() == 0 {
+                            e.remove();
+                        }
+                    }
+                    Slot::Vacant(e) => {
+                        e.insert(*w);
+                    }
                 }
             }
         }
         if !reaches {
             return ZSet::new();
         }
-        let (window, full) = match &self.input {
-            Ordered::Owned(state) => take_window(state.iter().map(|(k, w)| (k.clone(), *w)), spec.offset, spec.limit),
+        let taken = match &self.input {
+            Ordered::Owned(state) => take_window(state.iter().map(|((k, r), w)| (k, r, *w)), spec.offset, spec.limit),
             Ordered::Shared { index, partition, filters } => {
-                let before: Box<dyn Iterator<Item = (Ranked, ZWeight)>> = match ctx.tables.get_order_index(index) {
-                    Some(index) if !ctx.hydrating => {
-                        Box::new(index.scan(partition).filter(move |(_, row)| ctx.passes(filters, row)).map(|r| (r, 1)))
-                    }
+                let before: Box<dyn Iterator<Item = Entry<'_>>> = match ctx.tables.get_order_index(index) {
+                    Some(index) if !ctx.hydrating => Box::new(
+                        index.scan(partition).filter(move |(_, row)| ctx.passes(filters, row)).map(|(k, r)| (k, r, 1)),
+                    ),
                     _ => Box::new(std::iter::empty()),
                 };
-                let merged = Merge { a: before.peekable(), b: changes.into_iter().peekable() };
-                take_window(merged, spec.offset, spec.limit)
+                let changed = changes.iter().map(|(k, r, w)| (k, *r, *w));
+                take_window(Merge { a: before.peekable(), b: changed.peekable() }, spec.offset, spec.limit)
             }
         };
-        self.replace_window(spec, ctx.params, window, full)
+        self.replace_window(taken)
     }
 }
 
@@ -248,9 +253,9 @@ pub(crate) fn reference(
     offset: usize,
     params: &[Value],
 ) -> ZSet<Value> {
-    let mut rows: Vec<(Ranked, ZWeight)> =
-        input.iter().map(|(r, w)| ((SortKey::of_in(order, r, params), r.clone()), w)).collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let (window, _) = take_window(rows.into_iter(), offset, limit);
-    window.into_iter().map(|((_, row), w)| (row, w)).collect()
+    let mut rows: Vec<(SortKey, &Value, ZWeight)> =
+        input.iter().map(|(r, w)| (SortKey::of_in(order, r, params), r, w)).collect();
+    rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let (window, _, _) = take_window(rows.iter().map(|(k, r, w)| (k, *r, *w)), offset, limit);
+    window.into_iter().collect()
 }
