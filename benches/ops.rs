@@ -23,7 +23,8 @@
 use std::collections::BTreeSet;
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use ssp::ssp_core::{ChangeBatch, Record, RecordId, Value, Version};
 use ssp_ops::{AggFn, Circuit, Delta, Direction, Expr, Plan, PlanBuilder, Tables};
 
@@ -54,16 +55,56 @@ fn load(tables: &mut Tables, table: &str, rows: impl Iterator<Item = Value>) {
     tables.apply(&delta).expect("fresh rows");
 }
 
-/// One version: row `i` of `table` goes from `old` to `new`.
-fn update(table: &str, changes: &[(i64, Value, Value)], v: u64) -> Delta {
-    let mut batch = ChangeBatch::new(table, Version(v));
-    for (i, old, new) in changes {
-        let id = RecordId::new(table, *i);
-        batch
-            .update(Record::new(id.clone(), Version(v), old.clone()), Record::new(id, Version(v + 1), new.clone()))
-            .expect("same id");
+/// Rows that alternate between two states, one version each way: a change a
+/// bench can apply again and again without the table drifting. The rows are
+/// built before timing; parsing them is not the work measured.
+struct Toggle {
+    table: &'static str,
+    /// (key, home state, away state)
+    rows: Vec<(i64, Value, Value)>,
+    away: bool,
+    version: u64,
+}
+
+impl Toggle {
+    fn new(table: &'static str, rows: Vec<(i64, Value, Value)>) -> Self {
+        Toggle { table, rows, away: false, version: 1 }
     }
-    Delta::from_batches([&batch])
+
+    /// The next version: every row moves to its other state.
+    fn next(&mut self) -> Delta {
+        let v = Version(self.version);
+        let mut batch = ChangeBatch::new(self.table, v);
+        for (key, home, away) in &self.rows {
+            let (old, new) = if self.away { (away, home) } else { (home, away) };
+            let id = RecordId::new(self.table, *key);
+            batch
+                .update(Record::new(id.clone(), v, old.clone()), Record::new(id, v.next(), new.clone()))
+                .expect("same id");
+        }
+        self.away = !self.away;
+        self.version += 1;
+        Delta::from_batches([&batch])
+    }
+}
+
+/// Times whole versions of `toggle` through `circuit`: the step against the
+/// tables before the version, then the tables taking it.
+fn bench_steps(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: BenchmarkId,
+    tables: &mut Tables,
+    circuit: &mut Circuit,
+    mut toggle: Toggle,
+) {
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            let delta = toggle.next();
+            let out = circuit.step(tables, &delta);
+            tables.apply(&delta).expect("consistent");
+            black_box(out)
+        })
+    });
 }
 
 fn topk_step(c: &mut Criterion, group_name: &str, n: i64, changed: i64) {
@@ -91,24 +132,8 @@ fn topk_step(c: &mut Criterion, group_name: &str, n: i64, changed: i64) {
     let mut tables = Tables::new();
     load(&mut tables, "issue", (0..n).map(|i| issue(i, score(i))));
     let (mut circuit, _) = Circuit::new(top10_plan(), &mut tables);
-    let mut up = false;
-    let mut version = 1;
-    // Rows are built outside the timed loop: parsing them is not the work measured.
-    let down_rows: Vec<Value> = (0..changed).map(|i| flip(i, false)).collect();
-    let up_rows: Vec<Value> = (0..changed).map(|i| flip(i, true)).collect();
-    group.bench_function(BenchmarkId::new("ssp", n), |b| {
-        b.iter(|| {
-            let (old, new) = if up { (&up_rows, &down_rows) } else { (&down_rows, &up_rows) };
-            let changes: Vec<(i64, Value, Value)> =
-                (0..changed).map(|j| (id(j), old[j as usize].clone(), new[j as usize].clone())).collect();
-            let delta = update("issue", &changes, version);
-            let out = circuit.step(&tables, &delta);
-            tables.apply(&delta).expect("consistent");
-            up = !up;
-            version += 1;
-            black_box(out)
-        })
-    });
+    let toggle = Toggle::new("issue", (0..changed).map(|j| (id(j), flip(j, false), flip(j, true))).collect());
+    bench_steps(&mut group, BenchmarkId::new("ssp", n), &mut tables, &mut circuit, toggle);
     group.finish();
 }
 
@@ -182,21 +207,11 @@ fn agg(c: &mut Criterion) {
     let row = |g: i64| -> Value {
         format!("{{ id: issue:7, status: 'open', score: 1, g: {g}, x: 7, k: 7 }}").parse().expect("literal")
     };
-    let (mut up, mut version) = (false, 1);
-    let first = issue(7, score(7));
-    tables.apply(&update("issue", &[(7, first, row(7))], 0)).expect("consistent");
-    let (in7, in8) = (row(7), row(8));
-    group.bench_function(BenchmarkId::new("ssp", n), |b| {
-        b.iter(|| {
-            let (from, to) = if up { (&in8, &in7) } else { (&in7, &in8) };
-            let delta = update("issue", &[(7, from.clone(), to.clone())], version);
-            let out = circuit.step(&tables, &delta);
-            tables.apply(&delta).expect("consistent");
-            up = !up;
-            version += 1;
-            black_box(out)
-        })
-    });
+    // Row 7 gets a fixed shape first, then moves between groups 7 and 8.
+    let mut first = Toggle::new("issue", vec![(7, issue(7, score(7)), row(7))]);
+    tables.apply(&first.next()).expect("consistent");
+    let toggle = Toggle::new("issue", vec![(7, row(7), row(8))]);
+    bench_steps(&mut group, BenchmarkId::new("ssp", n), &mut tables, &mut circuit, toggle);
     group.finish();
 }
 
@@ -263,22 +278,8 @@ fn join(c: &mut Criterion) {
         })
     });
     let (mut circuit, _) = Circuit::new(plan, &mut tables);
-    let (mut up, mut version) = (false, 1);
-    let home: Vec<Value> = (0..10).map(|i| side("a", i, i)).collect();
-    let moved: Vec<Value> = (0..10).map(|i| side("a", i, (i + 1) % n)).collect();
-    group.bench_function(BenchmarkId::new("ssp", "1k x 1k"), |bench| {
-        bench.iter(|| {
-            let (old, new) = if up { (&moved, &home) } else { (&home, &moved) };
-            let changes: Vec<(i64, Value, Value)> =
-                (0..10).map(|i| (i, old[i as usize].clone(), new[i as usize].clone())).collect();
-            let delta = update("a", &changes, version);
-            let out = circuit.step(&tables, &delta);
-            tables.apply(&delta).expect("consistent");
-            up = !up;
-            version += 1;
-            black_box(out)
-        })
-    });
+    let toggle = Toggle::new("a", (0..10).map(|i| (i, side("a", i, i), side("a", i, (i + 1) % n))).collect());
+    bench_steps(&mut group, BenchmarkId::new("ssp", "1k x 1k"), &mut tables, &mut circuit, toggle);
     group.finish();
 }
 
@@ -289,37 +290,15 @@ fn scaling(c: &mut Criterion) {
         let mut tables = Tables::new();
         load(&mut tables, "issue", (0..n).map(|i| issue(i, score(i))));
         let (mut circuit, _) = Circuit::new(top10_plan(), &mut tables);
-        let (mut up, mut version) = (false, 1);
-        let (low, high) = (issue(1, score(1)), issue(1, 300_000));
-        group.bench_function(BenchmarkId::new("topk_step_1", n), |b| {
-            b.iter(|| {
-                let (old, new) = if up { (high.clone(), low.clone()) } else { (low.clone(), high.clone()) };
-                let delta = update("issue", &[(1, old, new)], version);
-                let out = circuit.step(&tables, &delta);
-                tables.apply(&delta).expect("consistent");
-                up = !up;
-                version += 1;
-                black_box(out)
-            })
-        });
+        let toggle = Toggle::new("issue", vec![(1, issue(1, score(1)), issue(1, 300_000))]);
+        bench_steps(&mut group, BenchmarkId::new("topk_step_1", n), &mut tables, &mut circuit, toggle);
 
         let mut tables = Tables::new();
         load(&mut tables, "a", (0..n).map(|i| side("a", i, i)));
         load(&mut tables, "b", (0..n).map(|i| side("b", i, i)));
         let (mut circuit, _) = Circuit::new(join_plan(), &mut tables);
-        let (mut up, mut version) = (false, 1);
-        let (home, moved) = (side("a", 1, 1), side("a", 1, 2));
-        group.bench_function(BenchmarkId::new("join_step_1", n), |b| {
-            b.iter(|| {
-                let (old, new) = if up { (moved.clone(), home.clone()) } else { (home.clone(), moved.clone()) };
-                let delta = update("a", &[(1, old, new)], version);
-                let out = circuit.step(&tables, &delta);
-                tables.apply(&delta).expect("consistent");
-                up = !up;
-                version += 1;
-                black_box(out)
-            })
-        });
+        let toggle = Toggle::new("a", vec![(1, side("a", 1, 1), side("a", 1, 2))]);
+        bench_steps(&mut group, BenchmarkId::new("join_step_1", n), &mut tables, &mut circuit, toggle);
     }
     group.finish();
 }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 use hashbrown::HashMap;
+use hashbrown::hash_map::Entry as GroupEntry;
 use smol_str::SmolStr;
 use ssp_core::{Decimal, FixedHasher, Number, Object, Value, ZSet, ZWeight};
 
@@ -151,6 +152,10 @@ struct Group {
     count: ZWeight,
     /// Per aggregate with an argument, its values.
     values: Vec<Values>,
+    /// The group's output row as last emitted (`None` while absent).
+    row: Option<Value>,
+    /// Whether the step in progress touched the group.
+    touched: bool,
 }
 
 /// The state of an incremental aggregation: its groups.
@@ -158,52 +163,53 @@ struct Group {
 pub(crate) struct Aggregate {
     pub(crate) group: Vec<(SmolStr, Expr)>,
     pub(crate) aggregates: Vec<(SmolStr, AggFn)>,
+    /// How many aggregates take an argument.
+    args: usize,
     groups: HashMap<Vec<Value>, Group, FixedHasher>,
 }
 
 impl Aggregate {
     pub(crate) fn new(group: Vec<(SmolStr, Expr)>, aggregates: Vec<(SmolStr, AggFn)>) -> Self {
-        Aggregate { group, aggregates, groups: HashMap::default() }
-    }
-
-    fn key(&self, row: &Value, params: &[Value]) -> Vec<Value> {
-        self.group.iter().map(|(_, e)| e.eval_in(row, params)).collect()
-    }
-
-    fn render(&self, key: &[Value], g: &Group) -> Option<Value> {
-        render(&self.group, &self.aggregates, key, g)
+        let args = aggregates.iter().filter(|(_, a)| a.arg().is_some()).count();
+        Aggregate { group, aggregates, args, groups: HashMap::default() }
     }
 
     /// For each group `g` the change touches: `-row(g before) +row(g after)`.
     pub(crate) fn step(&mut self, delta: &ZSet<Value>, params: &[Value]) -> ZSet<Value> {
-        let mut touched: HashMap<Vec<Value>, Option<Value>, FixedHasher> = HashMap::default();
+        let mut touched: Vec<Vec<Value>> = Vec::new();
         for (row, w) in delta.iter() {
-            let key = self.key(row, params);
-            if !touched.contains_key(&key) {
-                let old = self.groups.get(&key).and_then(|g| self.render(&key, g));
-                touched.insert(key.clone(), old);
+            let key: Vec<Value> = self.group.iter().map(|(_, e)| e.eval_in(row, params)).collect();
+            let group = match self.groups.entry(key.clone()) {
+                GroupEntry::Occupied(e) => e.into_mut(),
+                GroupEntry::Vacant(e) => {
+                    e.insert(Group { values: vec![Values::default(); self.args], ..Group::default() })
+                }
+            };
+            if !group.touched {
+                group.touched = true;
+                touched.push(key);
             }
-            let n_args = self.aggregates.iter().filter(|(_, a)| a.arg().is_some()).count();
-            let group =
-                self.groups.entry(key).or_insert_with(|| Group { count: 0, values: vec![Values::default(); n_args] });
             group.count = group.count.wrapping_add(w);
             for (slot, arg) in self.aggregates.iter().filter_map(|(_, a)| a.arg()).enumerate() {
                 group.values[slot].update(arg.eval_in(row, params), w);
             }
         }
         let mut out = ZSet::new();
-        for (key, old) in touched {
-            let new = self.groups.get(&key).and_then(|g| self.render(&key, g));
-            if self.groups.get(&key).is_some_and(|g| g.count == 0 && g.values.iter().all(|v| v.multiset.is_empty())) {
-                self.groups.remove(&key);
-            }
-            if old != new {
-                if let Some(old) = old {
+        for key in touched {
+            let Some(group) = self.groups.get_mut(&key) else { continue };
+            group.touched = false;
+            let new = render(&self.group, &self.aggregates, &key, group);
+            if new != group.row {
+                if let Some(old) = group.row.take() {
                     out.update(old, -1);
                 }
-                if let Some(new) = new {
-                    out.update(new, 1);
+                if let Some(new) = &new {
+                    out.update(new.clone(), 1);
                 }
+                group.row = new;
+            }
+            if group.count == 0 && group.values.iter().all(|v| v.multiset.is_empty()) {
+                self.groups.remove(&key);
             }
         }
         out
