@@ -63,6 +63,7 @@
 mod circuit;
 mod error;
 mod expr;
+mod kernel;
 mod operator;
 mod plan;
 mod sort;

@@ -207,7 +207,17 @@ impl Object {
 
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0.fields == other.0.fields
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return true;
+        }
+        // Equal objects have equal hashes: two known hashes that differ
+        // settle it without reading the fields.
+        if let (Some(a), Some(b)) = (self.0.hash.get(), other.0.hash.get())
+            && a != b
+        {
+            return false;
+        }
+        self.0.fields == other.0.fields
     }
 }
 
