@@ -286,11 +286,13 @@ impl Circuit {
     /// change (shared inputs then read as empty), and only the nodes the output
     /// needs run.
     fn run(&mut self, hydrating: bool, tables: &Tables, delta: &Delta) -> ZSet<Value> {
-        let needed = if hydrating { self.hydration_demand() } else { vec![true; self.plan.nodes.len()] };
+        // Stepping, every node runs (those whose inputs did not change return
+        // at once); hydrating, only those the output needs.
+        let needed = if hydrating { Some(self.hydration_demand()) } else { None };
         let ctx = Ctx { tables, hydrating, params: &self.params, plan: &self.plan };
         let mut outs: Vec<Cow<'_, ZSet<Value>>> = Vec::with_capacity(self.plan.nodes.len());
-        for ((op, state), needed) in self.plan.nodes.iter().zip(&mut self.states).zip(needed) {
-            if !needed {
+        for (i, (op, state)) in self.plan.nodes.iter().zip(&mut self.states).enumerate() {
+            if needed.as_ref().is_some_and(|n| !n[i]) {
                 outs.push(Cow::Owned(ZSet::new()));
                 continue;
             }

@@ -41,7 +41,12 @@ impl Delta {
     pub fn from_batches<'a>(batches: impl IntoIterator<Item = &'a ChangeBatch>) -> Self {
         let mut delta = Delta::new();
         for batch in batches {
-            let z = delta.tables.entry(SmolStr::from(batch.table())).or_default();
+            let z = match delta.tables.get_mut(batch.table()) {
+                Some(z) => z,
+                None => {
+                    delta.tables.entry(SmolStr::from(batch.table())).or_insert_with(|| ZSet::with_capacity(batch.len()))
+                }
+            };
             for (record, w) in batch.updates() {
                 z.update(record_row(record), *w);
             }
@@ -219,7 +224,10 @@ impl Tables {
             }
         }
         for (name, change) in delta.tables() {
-            let table = self.tables.entry(SmolStr::from(name)).or_default();
+            let table = match self.tables.get_mut(name) {
+                Some(table) => table,
+                None => self.tables.entry(SmolStr::from(name)).or_default(),
+            };
             for (row, w) in change.iter() {
                 table.rows.update(row.clone(), w);
                 for index in &mut table.key_indexes {

@@ -66,7 +66,9 @@ fn take_window<'a>(
     limit: usize,
 ) -> (Vec<(Value, ZWeight)>, Option<SortKey>, bool) {
     let (mut skip, mut room) = (offset as u128, limit as u128);
-    let mut window = Vec::new();
+    // Windows are small: one allocation of the usual size, trimmed below if
+    // the window came out shorter.
+    let mut window = Vec::with_capacity(limit.min(64));
     if room == 0 {
         return (window, None, true);
     }
@@ -92,7 +94,9 @@ fn take_window<'a>(
     }
     let full = room == 0;
     // A window has an exact-size buffer: it lives as long as the view.
-    window.shrink_to_fit();
+    if window.capacity() > window.len() {
+        window.shrink_to_fit();
+    }
     (window, last.cloned(), full)
 }
 
