@@ -600,6 +600,7 @@ impl CvrStore for RedbStore {
         self.write("expire CVRs", |tables| {
             let end = before.0.to_be_bytes();
             let mut expired: Vec<Vec<u8>> = Vec::new();
+            let mut count = 0;
             for entry in try_db!(tables.last_seen.range::<&[u8]>(..end.as_slice()), "expire CVRs") {
                 let (key, _) = try_db!(entry, "expire CVRs");
                 expired.push(key.value().to_vec());
@@ -610,19 +611,34 @@ impl CvrStore for RedbStore {
                     codec::decode_cvr_key(cvr_key).map_err(|e| corrupt("ssp_cvr_last_seen", index, e))?;
                 let last_seen =
                     index.get(..8).and_then(|b| b.try_into().ok()).map(|b| Timestamp(u64::from_be_bytes(b)));
-                let header = match try_db!(tables.headers.remove(cvr_key), "expire CVRs") {
-                    Some(bytes) => codec::decode_header(client.clone(), view.clone(), bytes.value())
-                        .map_err(|e| corrupt_at("ssp_cvr_headers", cvr_key, &client, &view, e))?,
-                    None => {
-                        return Err(corrupt_at("ssp_cvr_last_seen", index, &client, &view, Corruption::IndexMismatch));
-                    }
+                let header = try_db!(tables.headers.get(cvr_key), "expire CVRs")
+                    .map(|bytes| codec::decode_header(client.clone(), view.clone(), bytes.value()))
+                    .transpose()
+                    .map_err(|e| corrupt_at("ssp_cvr_headers", cvr_key, &client, &view, e))?;
+                // The last-seen index is derived from the headers: an entry that
+                // disagrees with them is stale, and is repaired here rather than
+                // left to block every later expiry.
+                let Some(header) = header else {
+                    // No CVR behind the entry: drop it and any orphaned records.
+                    try_db!(tables.last_seen.remove(index.as_slice()), "expire CVRs");
+                    tables.remove_cvr(cvr_key, None)?;
+                    continue;
                 };
                 if Some(header.last_seen) != last_seen {
-                    return Err(corrupt_at("ssp_cvr_last_seen", index, &client, &view, Corruption::IndexMismatch));
+                    // The CVR was seen at another time: the stale entry goes,
+                    // and the CVR expires by its own time.
+                    try_db!(tables.last_seen.remove(index.as_slice()), "expire CVRs");
+                    if header.last_seen >= before {
+                        let own = index_key(header.last_seen, cvr_key);
+                        try_db!(tables.last_seen.insert(own.as_slice(), [].as_slice()), "expire CVRs");
+                        continue;
+                    }
                 }
+                try_db!(tables.headers.remove(cvr_key), "expire CVRs");
                 tables.remove_cvr(cvr_key, Some(header.last_seen))?;
+                count += 1;
             }
-            Ok(expired.len())
+            Ok(count)
         })
     }
 }

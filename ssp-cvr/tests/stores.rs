@@ -355,3 +355,31 @@ fn redb_refuses_a_record_id_it_could_not_read_back() {
     assert_eq!(cvr.version(), Version(1));
     assert_eq!(cvr.len(), 3);
 }
+
+// Found in review: one stale entry in the last-seen index made every later
+// expiry fail. The index is derived from the headers, so expiry repairs it:
+// a stale entry goes, a CVR seen since stays, and one with no header behind
+// it is cleaned up.
+#[test]
+fn redb_expiry_repairs_a_stale_last_seen_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_with_one_cvr(&dir);
+    let index = entries(&path, "ssp_cvr_last_seen");
+    assert_eq!(index.len(), 1);
+    let cvr_key = index[0].0[8..].to_vec();
+    let mut stale = 1u64.to_be_bytes().to_vec();
+    stale.extend_from_slice(&cvr_key);
+    poke(&path, "ssp_cvr_last_seen", &stale, Some(&[]));
+
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(store.expire(Timestamp(3)).unwrap(), 0, "the CVR was seen at 5, after 3");
+    drop(store);
+    let index = entries(&path, "ssp_cvr_last_seen");
+    assert_eq!(index.len(), 1, "the stale entry is gone, the CVR's own stays");
+    assert_eq!(&index[0].0[..8], &5u64.to_be_bytes());
+
+    let store = RedbStore::open(&path).unwrap();
+    assert!(store.load(&ClientId::new("alice"), &ViewId::new("v")).unwrap().is_some());
+    assert_eq!(store.expire(Timestamp(6)).unwrap(), 1);
+    assert!(store.load(&ClientId::new("alice"), &ViewId::new("v")).unwrap().is_none());
+}

@@ -1,6 +1,5 @@
 //! Plain JSON: what SurrealDB sends its clients, and what an application sends SSP.
 
-use rust_decimal::Decimal;
 use serde_json::{Number as JsonNumber, Value as Json};
 
 use super::{Array, Geometry, Number, Object, Point, Polygon, Value};
@@ -54,7 +53,7 @@ impl Value {
                 if let Some(i) = n.as_i64() {
                     Value::from(i)
                 } else if let Some(u) = n.as_u64() {
-                    Value::from(Decimal::from(u))
+                    Value::from(u)
                 } else {
                     Value::from(n.as_f64().unwrap_or(f64::NAN))
                 }

@@ -230,6 +230,66 @@ impl Value {
         }
     }
 
+    /// The number as an `i64`, if this is an integral number in range
+    /// (`1`, `1.0f` and `1dec` all give `Some(1)`).
+    pub fn as_i64(&self) -> Option<i64> {
+        self.as_number().and_then(Number::to_i64)
+    }
+
+    /// The number as an `f64`, if this is a number (rounded where its kind is
+    /// wider; see [`Number::exact_f64`] for the exact conversion).
+    pub fn as_f64(&self) -> Option<f64> {
+        self.as_number().map(Number::to_f64)
+    }
+
+    /// The set, if this is one.
+    pub fn as_set(&self) -> Option<&Set> {
+        match self {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The duration, if this is one.
+    pub fn as_duration(&self) -> Option<Duration> {
+        match self {
+            Value::Duration(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// The datetime, if this is one.
+    pub fn as_datetime(&self) -> Option<Datetime> {
+        match self {
+            Value::Datetime(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// The UUID, if this is one.
+    pub fn as_uuid(&self) -> Option<Uuid> {
+        match self {
+            Value::Uuid(u) => Some(*u),
+            _ => None,
+        }
+    }
+
+    /// The bytes, if this is a byte string.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The geometry, if this is one.
+    pub fn as_geometry(&self) -> Option<&Geometry> {
+        match self {
+            Value::Geometry(g) => Some(g),
+            _ => None,
+        }
+    }
+
     /// The record id, if this is one.
     pub fn as_record_id(&self) -> Option<&RecordId> {
         match self {
@@ -269,6 +329,9 @@ impl_from! {
     bool => |v| Value::Bool(v);
     i64 => |v| Value::Number(Number::Int(v));
     i32 => |v| Value::Number(Number::Int(v.into()));
+    u32 => |v| Value::Number(Number::Int(v.into()));
+    f32 => |v| Value::Number(Number::Float(v.into()));
+    u64 => |v| i64::try_from(v).map_or_else(|_| Value::from(Decimal::from(v)), Value::from);
     f64 => |v| Value::Number(Number::Float(v));
     Decimal => |v| Value::Number(Number::Decimal(v));
     Number => |v| Value::Number(v);
@@ -287,9 +350,25 @@ impl_from! {
     RecordId => |v| Value::RecordId(Arc::new(v));
 }
 
+impl<T: Into<Value>> From<Option<T>> for Value {
+    /// `None` is `NONE` (an absent value), as SurrealDB stores a missing field.
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::None, Into::into)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conversions_keep_the_number_exact() {
+        assert_eq!(Value::from(u64::MAX).as_number(), Some(&Number::Decimal(Decimal::from(u64::MAX))));
+        assert_eq!(Value::from(7u32).as_i64(), Some(7));
+        assert_eq!(Value::from(1.5f32).as_f64(), Some(1.5));
+        assert_eq!(Value::from(None::<i64>), Value::None);
+        assert_eq!(Value::from(Some("a")), Value::from("a"));
+    }
 
     #[test]
     fn value_is_32_bytes() {
