@@ -277,7 +277,7 @@ impl Circuit {
                 State::Aggregate(a) => a.group_count(),
                 State::Distinct(d) => d.input.len(),
                 State::TopK(t) => t.window_len(),
-                State::Reach(_) => 0,
+                State::Reach(r) => r.owned_rows(),
             })
             .sum()
     }

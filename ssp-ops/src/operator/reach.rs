@@ -90,6 +90,11 @@ impl Reach {
         }
     }
 
+    /// The entries the operator holds: start nodes, edges, pairs per depth.
+    pub(crate) fn owned_rows(&self) -> usize {
+        self.starts.len() + self.edges.len() + self.depths.iter().map(|d| d.support.len()).sum::<usize>()
+    }
+
     pub(crate) fn step(&mut self, d_starts: &ZSet<Value>, d_edges: &ZSet<Value>, params: &[Value]) -> ZSet<Value> {
         // The changes of S and E as sets.
         let mut ds: ZSet<Pair> = ZSet::new();
