@@ -81,6 +81,8 @@ pub struct Circuit {
     params: Vec<Value>,
     states: Vec<State>,
     tables: Arc<[SmolStr]>,
+    /// The nodes the output depends on: a step runs only these.
+    live: Box<[bool]>,
 }
 
 /// The base table and filter nodes of a chain `Filter* <- Source`, if `node`
@@ -123,22 +125,24 @@ impl Circuit {
         let plan = plan.into();
         let states = plan.nodes.iter().map(|op| Self::state(&plan, op, &params, tables)).collect();
         let table_names = plan.tables().into_iter().map(SmolStr::from).collect();
-        let mut circuit = Circuit { plan, params, states, tables: table_names };
+        let mut circuit = Circuit { plan, params, states, tables: table_names, live: Box::new([]) };
+        circuit.live = circuit.demand(false).into_boxed_slice();
         let output = circuit.run(true, tables, &Delta::new());
         (circuit, output)
     }
 
-    /// The nodes a hydration must compute: those the output depends on,
-    /// except the inputs of operators that hydrate from shared indexes.
-    fn hydration_demand(&self) -> Vec<bool> {
+    /// The nodes a run must compute: those the output depends on and, when
+    /// hydrating, not the inputs of operators that hydrate from shared indexes.
+    fn demand(&self, hydrating: bool) -> Vec<bool> {
         let mut needed = vec![false; self.plan.nodes.len()];
         needed[self.plan.output.index()] = true;
         for i in (0..needed.len()).rev() {
-            let from_index = match &self.states[i] {
-                State::TopK(t) => t.is_shared(),
-                State::Join(j) => j.both_shared(),
-                _ => false,
-            };
+            let from_index = hydrating
+                && match &self.states[i] {
+                    State::TopK(t) => t.is_shared(),
+                    State::Join(j) => j.both_shared(),
+                    _ => false,
+                };
             if needed[i] && !from_index {
                 for input in self.plan.nodes[i].inputs() {
                     needed[input.index()] = true;
@@ -243,8 +247,10 @@ impl Circuit {
 
     /// Phase one of a version: the change of the circuit's output for the
     /// version's change `delta`, computed against `tables` as they were
-    /// *before* the version. Call [`Tables::apply`] with the same `delta` once
-    /// every affected circuit has stepped.
+    /// *before* the version. Check `delta` with [`Tables::check`] first (a
+    /// change the tables refuse must not reach any circuit), and call
+    /// [`Tables::apply`] with the same `delta` once every affected circuit has
+    /// stepped; create no circuit in between.
     pub fn step(&mut self, tables: &Tables, delta: &Delta) -> ZSet<Value> {
         if !self.is_affected_by(delta) {
             return ZSet::new();
@@ -286,13 +292,13 @@ impl Circuit {
     /// change (shared inputs then read as empty), and only the nodes the output
     /// needs run.
     fn run(&mut self, hydrating: bool, tables: &Tables, delta: &Delta) -> ZSet<Value> {
-        // Stepping, every node runs (those whose inputs did not change return
-        // at once); hydrating, only those the output needs.
-        let needed = if hydrating { Some(self.hydration_demand()) } else { None };
+        // Only the nodes the output needs run (stepping, those whose inputs
+        // did not change return at once).
+        let needed: Cow<'_, [bool]> = if hydrating { Cow::Owned(self.demand(true)) } else { Cow::Borrowed(&self.live) };
         let ctx = Ctx { tables, hydrating, params: &self.params, plan: &self.plan };
         let mut outs: Vec<Cow<'_, ZSet<Value>>> = Vec::with_capacity(self.plan.nodes.len());
         for (i, (op, state)) in self.plan.nodes.iter().zip(&mut self.states).enumerate() {
-            if needed.as_ref().is_some_and(|n| !n[i]) {
+            if !needed[i] {
                 outs.push(Cow::Owned(ZSet::new()));
                 continue;
             }
@@ -310,7 +316,8 @@ impl Circuit {
                 {
                     match &outs[i.index()] {
                         Cow::Borrowed(z) => Cow::Borrowed(*z),
-                        Cow::Owned(z) => Cow::Owned(z.clone()),
+                        // The guard matched a borrowed change only.
+                        Cow::Owned(_) => Cow::Owned(linear::filter(input(i), pred, ctx.params)),
                     }
                 }
                 (Op::TopK { order, limit, offset, .. }, State::TopK(t)) if ctx.hydrating && t.is_shared() => {

@@ -25,6 +25,14 @@ pub fn record_row(record: &Record) -> Value {
     Value::Object(object)
 }
 
+/// Whether two expressions compute the same values, so that one index serves
+/// both. `Expr`'s `==` holds `2` and `2.0f` equal (as values they are), but
+/// `x * 2` and `x * 2.0f` compute different kinds, so literals must match in
+/// kind too: their SurrealQL text does.
+fn same_expr(a: &Expr, b: &Expr) -> bool {
+    a == b && a.to_string() == b.to_string()
+}
+
 /// The changes of one version, per table, as consolidated Z-sets of rows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Delta {
@@ -64,7 +72,7 @@ impl Delta {
         }
     }
 
-    /// The change to `table` (empty if none).
+    /// The change to `table`, or `None` if the version does not change it.
     pub fn table(&self, table: &str) -> Option<&ZSet<Value>> {
         self.tables.get(table)
     }
@@ -197,7 +205,7 @@ impl Tables {
         Self::default()
     }
 
-    /// The rows of `table` (empty if it has none).
+    /// The rows of `table`, or `None` if no change ever reached it.
     pub fn rows(&self, table: &str) -> Option<&ZSet<Value>> {
         self.tables.get(table).map(Table::rows)
     }
@@ -207,12 +215,14 @@ impl Tables {
         self.rows(table).map_or(0, ZSet::len)
     }
 
-    /// Applies a version's change to the tables and all their arrangements.
+    /// Checks that `delta` can be applied: that it gives no row a weight other
+    /// than zero or one (a delete of a row that is not there, an insert of a
+    /// row already there, as a stale or repeated notification would).
     ///
-    /// Fails, changing nothing, if the change would give a row a weight other
-    /// than zero or one (a delete of a row that is not there, or an insert of
-    /// a row already there).
-    pub fn apply(&mut self, delta: &Delta) -> Result<(), ApplyError> {
+    /// Check a version's change *before* stepping circuits with it: circuits
+    /// take the change into their state as they step, so a change that
+    /// [`Tables::apply`] then refuses would leave them ahead of the tables.
+    pub fn check(&self, delta: &Delta) -> Result<(), ApplyError> {
         for (name, change) in delta.tables() {
             let rows = self.tables.get(name).map(Table::rows);
             for (row, w) in change.iter() {
@@ -223,6 +233,16 @@ impl Tables {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Applies a version's change to the tables and all their arrangements.
+    ///
+    /// Fails, changing nothing, if the change would give a row a weight other
+    /// than zero or one (a delete of a row that is not there, or an insert of
+    /// a row already there).
+    pub fn apply(&mut self, delta: &Delta) -> Result<(), ApplyError> {
+        self.check(delta)?;
         for (name, change) in delta.tables() {
             let table = match self.tables.get_mut(name) {
                 Some(table) => table,
@@ -249,7 +269,7 @@ impl Tables {
     /// The key index of `table` by `key`, built from the current rows if new.
     pub(crate) fn key_index(&mut self, table: &str, key: &Expr) -> KeyIndexRef {
         let t = self.tables.entry(SmolStr::from(table)).or_default();
-        let slot = match t.key_indexes.iter().position(|i| &i.key == key) {
+        let slot = match t.key_indexes.iter().position(|i| same_expr(&i.key, key)) {
             Some(slot) => slot,
             None => {
                 let mut index = KeyIndex { key: key.clone(), map: HashMap::default() };
@@ -272,7 +292,16 @@ impl Tables {
         order: &[(Expr, Direction)],
     ) -> OrderIndexRef {
         let t = self.tables.entry(SmolStr::from(table)).or_default();
-        let slot = match t.order_indexes.iter().position(|i| i.partition.as_ref() == partition && i.order == order) {
+        let same_partition = |i: &OrderIndex| match (&i.partition, partition) {
+            (Some(a), Some(b)) => same_expr(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        let same_order = |i: &OrderIndex| {
+            i.order.len() == order.len()
+                && i.order.iter().zip(order).all(|((a, da), (b, db))| da == db && same_expr(a, b))
+        };
+        let slot = match t.order_indexes.iter().position(|i| same_partition(i) && same_order(i)) {
             Some(slot) => slot,
             None => {
                 let mut index =

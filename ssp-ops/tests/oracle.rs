@@ -44,6 +44,8 @@ fn field() -> impl Strategy<Value = Expr> {
 fn literal() -> impl Strategy<Value = Value> {
     prop_oneof![
         4 => (0i64..4).prop_map(Value::from),
+        // Equal numbers of other kinds, and fractions, meet the rows' ints.
+        1 => prop_oneof![Just(Value::from(1.0)), Just(Value::from(1.5)), Just(Value::from(ssp_core::Decimal::new(25, 1)))],
         1 => prop_oneof![Just("a"), Just("b"), Just("")].prop_map(Value::from),
         1 => Just(Value::Null),
         1 => Just(Value::None),
@@ -171,6 +173,7 @@ fn check(plan: &Plan, versions: &[Vec<ChangeBatch>], late: usize) -> Result<(), 
             late_view = Some((c, initial));
         }
         let delta = Delta::from_batches(batches);
+        tables.check(&delta).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let change = circuit.step(&tables, &delta);
         let late_change = late_view.as_mut().map(|(c, _)| c.step(&tables, &delta));
         tables.apply(&delta).map_err(|e| TestCaseError::fail(e.to_string()))?;

@@ -43,6 +43,7 @@ impl Harness {
             }
         }
         let delta = Delta::from_batches(&batches);
+        self.tables.check(&delta).expect("consistent changes");
         let change = self.circuit.step(&self.tables, &delta);
         self.tables.apply(&delta).expect("consistent changes");
         self.view += &change;
@@ -214,7 +215,29 @@ fn tables_refuse_changes_that_break_set_semantics() {
     let mut tables = Tables::new();
     let mut delta = Delta::new();
     delta.update("t", row("{ a: 1 }"), -1);
-    let err = tables.apply(&delta).expect_err("deleting a missing row");
+    let err = tables.check(&delta).expect_err("deleting a missing row");
     assert!(err.to_string().contains("weight -1"), "{err}");
+    assert_eq!(tables.apply(&delta), Err(err));
     assert_eq!(tables.len("t"), 0);
+}
+
+// Found in review: `x * 2` and `x * 2.0f` are equal as expressions (their
+// literals are equal values) but compute different kinds (the int product
+// overflows to NONE, the float one does not), so they must not share an
+// order index.
+#[test]
+fn order_indexes_are_not_shared_between_expressions_of_different_kinds() {
+    let top_by = |factor: Value| {
+        let mut b = PlanBuilder::new();
+        let t = b.source("t");
+        let key = Expr::Arith(ssp_ops::ArithOp::Mul, Box::new(Expr::field("x")), Box::new(Expr::Lit(factor)));
+        let top = b.top_k(t, vec![(key, Direction::Desc)], 1, 0);
+        b.build(top).expect("valid plan")
+    };
+    let mut h = Harness::new(top_by(Value::from(2)));
+    h.step(&[("t", 1, None, Some("{ x: 4611686018427387904 }")), ("t", 2, None, Some("{ x: 1 }"))]);
+    let float_plan = top_by(Value::from(2.0));
+    let (_, initial) = Circuit::new(float_plan.clone(), &mut h.tables);
+    assert_eq!(initial, evaluate(&float_plan, &h.tables));
+    assert_eq!(initial, ZSet::from_iter([(with_id("t", 1, "{ x: 4611686018427387904 }"), 1)]));
 }
