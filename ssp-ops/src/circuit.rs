@@ -70,6 +70,7 @@ pub struct Cost {
 ///     batch.insert(Record::new(RecordId::new("issue", key), Version(1), value))?;
 /// }
 /// let delta = Delta::from_batches([&batch]);
+/// tables.check(&delta)?;                       // refuse what the tables would refuse
 /// let change = circuit.step(&tables, &delta); // phase 1: against the tables before
 /// tables.apply(&delta)?;                       // phase 2: the tables take the change
 /// assert_eq!(change.len(), 2);                 // issues 2 and 3

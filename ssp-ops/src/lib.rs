@@ -29,9 +29,9 @@
 //! key index, and a top-k over a (filtered) base table walks the table's
 //! shared order index, partitioned by an equality filter (`category = 'x'`).
 //! Such circuits own only their windows and group state. Stepping a version
-//! is two phases: every affected circuit computes its change against the
-//! tables *before* the version ([`Circuit::step`]), then the tables take the
-//! change ([`Tables::apply`]).
+//! is two phases: once the change passes [`Tables::check`], every affected
+//! circuit computes its change against the tables *before* the version
+//! ([`Circuit::step`]), then the tables take the change ([`Tables::apply`]).
 //!
 //! ## Example
 //!
@@ -53,6 +53,7 @@
 //!     batch.insert(Record::new(RecordId::new("issue", key), Version(1), value))?;
 //! }
 //! let delta = Delta::from_batches([&batch]);
+//! tables.check(&delta)?; // a change the tables would refuse reaches no circuit
 //! let change = circuit.step(&tables, &delta);
 //! tables.apply(&delta)?;
 //! assert_eq!(change, evaluate(&plan, &tables)); // from nothing, the change is the whole result
