@@ -423,11 +423,13 @@ pub fn ids_of_every_key_kind_are_kept_exactly<S: CvrStore>(mut new_store: impl F
 }
 
 /// A small, fixed pseudo-random generator (SplitMix64), so that every run
-/// and every store sees the same operations.
-struct Rng(u64);
+/// and every store sees the same operations: `Rng(seed)`.
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -435,7 +437,8 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    /// A number in `0..n` (`n` must not be zero).
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }

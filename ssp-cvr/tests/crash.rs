@@ -19,29 +19,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ssp_core::{Record, RecordId, Value, Version};
+use ssp_cvr::testing::Rng;
 use ssp_cvr::{ClientId, CvrStore, MemoryStore, RedbStore, Timestamp, ViewDiff, ViewId};
 
 const CHAINS: u64 = 12;
 const KILLS_PER_CHAIN: u64 = 5;
 const CLIENTS: [&str; 3] = ["alice", "bob", "carol"];
 const VIEWS: [&str; 2] = ["open_issues", "my_issues"];
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Batch `step` (from 1) of chain `seed`: one to three diffs, each to version
 /// `step`, of distinct CVRs; some large, so that kills land inside commits.

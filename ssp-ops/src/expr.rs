@@ -371,3 +371,23 @@ impl fmt::Display for Expr {
         }
     }
 }
+
+/// Strategies for the unit tests of this crate.
+#[cfg(test)]
+pub(crate) mod strategies {
+    use proptest::prelude::*;
+
+    use super::CmpOp;
+
+    /// Every comparison operator.
+    pub(crate) fn cmp_op() -> impl Strategy<Value = CmpOp> {
+        prop_oneof![
+            Just(CmpOp::Eq),
+            Just(CmpOp::Ne),
+            Just(CmpOp::Lt),
+            Just(CmpOp::Le),
+            Just(CmpOp::Gt),
+            Just(CmpOp::Ge)
+        ]
+    }
+}

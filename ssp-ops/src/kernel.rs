@@ -73,17 +73,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn op() -> impl Strategy<Value = CmpOp> {
-        prop_oneof![
-            Just(CmpOp::Eq),
-            Just(CmpOp::Ne),
-            Just(CmpOp::Lt),
-            Just(CmpOp::Le),
-            Just(CmpOp::Gt),
-            Just(CmpOp::Ge)
-        ]
-    }
-
     fn float() -> impl Strategy<Value = f64> {
         prop_oneof![
             4 => (-4i32..4).prop_map(f64::from),
@@ -97,7 +86,7 @@ mod tests {
 
         // The AVX2 kernel and its scalar twin agree on every column without NaN.
         #[test]
-        fn avx2_kernel_agrees_with_its_scalar_twin(column in prop::collection::vec(float(), 0..37), op in op(), t in float()) {
+        fn avx2_kernel_agrees_with_its_scalar_twin(column in prop::collection::vec(float(), 0..37), op in crate::expr::strategies::cmp_op(), t in float()) {
             let mut scalar = Vec::new();
             compare_scalar(&column, op, t, &mut scalar);
             let mut dispatched = Vec::new();

@@ -100,20 +100,8 @@ fn filter_numeric(z: &ZSet<Value>, pred: &Expr) -> Option<ZSet<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::CmpOp;
     use proptest::prelude::*;
     use ssp_core::strategies::{number, scalar};
-
-    fn op() -> impl Strategy<Value = CmpOp> {
-        prop_oneof![
-            Just(CmpOp::Eq),
-            Just(CmpOp::Ne),
-            Just(CmpOp::Lt),
-            Just(CmpOp::Le),
-            Just(CmpOp::Gt),
-            Just(CmpOp::Ge)
-        ]
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
@@ -124,7 +112,7 @@ mod tests {
         #[test]
         fn a_kernel_filter_keeps_what_the_predicate_keeps(
             values in prop::collection::vec(prop_oneof![4 => number().prop_map(Value::Number), 1 => scalar()], KERNEL_ROWS..KERNEL_ROWS + 64),
-            op in op(),
+            op in crate::expr::strategies::cmp_op(),
             lit in number(),
         ) {
             let z: ZSet<Value> = values
