@@ -17,10 +17,6 @@ use crate::operator::{aggregate, distinct, join, linear, reach, semijoin, topk};
 use crate::plan::{NodeId, Op, Plan};
 use crate::tables::{Delta, Tables};
 
-/// Up to this many rows, a filter first checks whether it keeps them all (and
-/// then passes its input on without a copy).
-const PASS_THROUGH_ROWS: usize = 64;
-
 /// The incremental state of one operator.
 #[derive(Debug)]
 enum State {
@@ -311,14 +307,10 @@ impl Circuit {
                 }
                 // A filter that keeps every row of a borrowed change passes it
                 // on as it is, without building (and hashing) a copy.
-                (Op::Filter { input: i, pred }, _)
-                    if matches!(&outs[i.index()], Cow::Borrowed(z)
-                        if z.len() <= PASS_THROUGH_ROWS && z.iter().all(|(r, _)| pred.test_in(r, ctx.params))) =>
-                {
+                (Op::Filter { input: i, pred }, _) if matches!(&outs[i.index()], Cow::Borrowed(_)) => {
                     match &outs[i.index()] {
-                        Cow::Borrowed(z) => Cow::Borrowed(*z),
-                        // The guard matched a borrowed change only.
-                        Cow::Owned(_) => Cow::Owned(linear::filter(input(i), pred, ctx.params)),
+                        Cow::Borrowed(z) => linear::filter_borrowed(z, pred, ctx.params),
+                        Cow::Owned(z) => Cow::Owned(linear::filter(z, pred, ctx.params)),
                     }
                 }
                 (Op::TopK { order, limit, offset, .. }, State::TopK(t)) if ctx.hydrating && t.is_shared() => {

@@ -1,7 +1,10 @@
 //! The linear operators σ (filter), π (map), `+` (union) and `-` (minus):
 //! each is its own incremental form, `Q^Δ = Q`.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
+use smallvec::SmallVec;
 use ssp_core::{Value, ZSet, ZWeight};
 
 use crate::expr::Expr;
@@ -32,6 +35,25 @@ pub(crate) fn filter(z: &ZSet<Value>, pred: &Expr, params: &[Value]) -> ZSet<Val
             .collect();
     }
     z.iter().filter(|(row, _)| pred.test_in(row, params)).map(|(row, w)| (row.clone(), w)).collect()
+}
+
+/// Up to this many rows, a filter of a borrowed change passes the change on
+/// as it is when it keeps every row.
+const PASS_THROUGH_ROWS: usize = 64;
+
+/// `σ_pred(z)` of a change borrowed for `'a`: `z` itself, without a copy (nor
+/// the hashing a copy costs), when every row passes, as the rows of a small
+/// step usually do; else the rows that pass. Each row is tested once.
+pub(crate) fn filter_borrowed<'a>(z: &'a ZSet<Value>, pred: &Expr, params: &[Value]) -> Cow<'a, ZSet<Value>> {
+    if z.len() > PASS_THROUGH_ROWS {
+        return Cow::Owned(filter(z, pred, params));
+    }
+    let kept: SmallVec<[bool; PASS_THROUGH_ROWS]> = z.iter().map(|(row, _)| pred.test_in(row, params)).collect();
+    if kept.iter().all(|k| *k) {
+        return Cow::Borrowed(z);
+    }
+    // A Z-set iterates in the same order every time it is not changed.
+    Cow::Owned(z.iter().zip(kept).filter(|(_, k)| *k).map(|((row, w), _)| (row.clone(), w)).collect())
 }
 
 /// `π_expr(z)`: every row mapped through `expr`; weights of rows that map to
