@@ -38,6 +38,7 @@ pub use ssp_core;
 pub use ssp_core::*;
 pub use ssp_cvr;
 pub use ssp_ops;
+pub use ssp_planner;
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]
