@@ -5,6 +5,8 @@ use std::fmt;
 use smol_str::SmolStr;
 use ssp_core::{FieldPath, Number, Object, Value};
 
+use crate::func::{Func, MemberOp};
+
 /// A comparison operator. Comparisons use [`Value`]'s total order, which is
 /// SurrealDB's: values of different kinds compare by kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,7 +38,8 @@ impl CmpOp {
         }
     }
 
-    fn symbol(self) -> &'static str {
+    /// The operator as SurrealQL writes it.
+    pub fn symbol(self) -> &'static str {
         match self {
             CmpOp::Eq => "=",
             CmpOp::Ne => "!=",
@@ -57,6 +60,21 @@ pub enum ArithOp {
     Sub,
     /// `*`
     Mul,
+    /// `/`: an int divided by an int is an int (truncated); a division that
+    /// fails (by zero, or of non-numbers) is NaN, as in SurrealDB.
+    Div,
+}
+
+impl ArithOp {
+    /// The operator as SurrealQL writes it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+        }
+    }
 }
 
 /// A scalar expression, evaluated against one row (a [`Value`], usually an
@@ -99,6 +117,25 @@ pub enum Expr {
     /// same shape share one [`Plan`](crate::Plan), each circuit binding its
     /// own values. `NONE` where unbound.
     Param(u32),
+    /// A membership test (`CONTAINS`, `INSIDE`, ...).
+    Member(MemberOp, Box<Expr>, Box<Expr>),
+    /// Negation of a number (`-x`); `NONE` for anything else.
+    Neg(Box<Expr>),
+    /// A call of a built-in function.
+    Call(Func, Vec<Expr>),
+    /// An array built from expressions.
+    Array(Vec<Expr>),
+    /// A value changed at paths (a projection of `*` with more fields, `OMIT`,
+    /// or nested output fields `a.b`): `base`, with each `set` path set (see
+    /// [`Value::put`]), then each `omit` path removed ([`Value::cut`]).
+    Patch {
+        /// The value changed.
+        base: Box<Expr>,
+        /// The paths set, in order.
+        set: Vec<(FieldPath, Expr)>,
+        /// The paths removed.
+        omit: Vec<FieldPath>,
+    },
 }
 
 impl Expr {
@@ -192,6 +229,23 @@ impl Expr {
             Expr::Object(fields) => {
                 Value::Object(fields.iter().map(|(name, e)| (name.clone(), e.eval_in(row, params))).collect::<Object>())
             }
+            Expr::Member(..) => Value::Bool(self.test_in(row, params)),
+            Expr::Neg(e) => neg(&e.eval_in(row, params)),
+            Expr::Call(func, args) => {
+                let args: smallvec::SmallVec<[Value; 3]> = args.iter().map(|a| a.eval_in(row, params)).collect();
+                func.apply(&args)
+            }
+            Expr::Array(items) => Value::Array(items.iter().map(|e| e.eval_in(row, params)).collect()),
+            Expr::Patch { base, set, omit } => {
+                let mut v = base.eval_in(row, params);
+                for (path, e) in set {
+                    v.put(path, e.eval_in(row, params));
+                }
+                for path in omit {
+                    v.cut(path);
+                }
+                v
+            }
         }
     }
 
@@ -217,6 +271,7 @@ impl Expr {
             Expr::And(all) => all.iter().all(|e| e.test_in(row, params)),
             Expr::Or(any) => any.iter().any(|e| e.test_in(row, params)),
             Expr::Not(e) => !e.test_in(row, params),
+            Expr::Member(op, a, b) => op.test(&a.eval_in(row, params), &b.eval_in(row, params)),
             other => truthy(&other.eval_in(row, params)),
         }
     }
@@ -226,9 +281,10 @@ impl Expr {
         match self {
             Expr::Param(_) => true,
             Expr::Row | Expr::Field(_) | Expr::Lit(_) => false,
-            Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) => a.has_params() || b.has_params(),
-            Expr::And(es) | Expr::Or(es) => es.iter().any(Expr::has_params),
-            Expr::Not(e) => e.has_params(),
+            Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) | Expr::Member(_, a, b) => a.has_params() || b.has_params(),
+            Expr::And(es) | Expr::Or(es) | Expr::Call(_, es) | Expr::Array(es) => es.iter().any(Expr::has_params),
+            Expr::Not(e) | Expr::Neg(e) => e.has_params(),
+            Expr::Patch { base, set, .. } => base.has_params() || set.iter().any(|(_, e)| e.has_params()),
             Expr::Object(fields) => fields.iter().any(|(_, e)| e.has_params()),
         }
     }
@@ -247,9 +303,14 @@ impl Expr {
                 true
             }
             Expr::Lit(_) | Expr::Param(_) => true,
-            Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) => a.collect_fields(out) && b.collect_fields(out),
-            Expr::And(es) | Expr::Or(es) => es.iter().all(|e| e.collect_fields(out)),
-            Expr::Not(e) => e.collect_fields(out),
+            Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) | Expr::Member(_, a, b) => {
+                a.collect_fields(out) && b.collect_fields(out)
+            }
+            Expr::And(es) | Expr::Or(es) | Expr::Call(_, es) | Expr::Array(es) => {
+                es.iter().all(|e| e.collect_fields(out))
+            }
+            Expr::Not(e) | Expr::Neg(e) => e.collect_fields(out),
+            Expr::Patch { base, set, .. } => base.collect_fields(out) && set.iter().all(|(_, e)| e.collect_fields(out)),
             Expr::Object(fields) => fields.iter().all(|(_, e)| e.collect_fields(out)),
         }
     }
@@ -282,10 +343,19 @@ pub fn truthy(v: &Value) -> bool {
 }
 
 /// Arithmetic with SurrealDB's kind rules: int op int is an int (`NONE` on
-/// overflow), a decimal operand makes a decimal, otherwise a float.
-fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
+/// overflow), a decimal operand makes a decimal, otherwise a float. `+` also
+/// joins two strings or two arrays. A division that fails is NaN (SurrealDB's
+/// `/` never fails); other operations that fail are `NONE`.
+pub fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
+    let failed = || if op == ArithOp::Div { Value::from(f64::NAN) } else { Value::None };
     let (Value::Number(x), Value::Number(y)) = (a, b) else {
-        return Value::None;
+        return match (op, a, b) {
+            (ArithOp::Add, Value::String(x), Value::String(y)) => Value::String(format!("{x}{y}").into()),
+            (ArithOp::Add, Value::Array(x), Value::Array(y)) => {
+                Value::Array(x.iter().chain(y.iter()).cloned().collect())
+            }
+            _ => failed(),
+        };
     };
     match (*x, *y) {
         (Number::Int(x), Number::Int(y)) => {
@@ -293,19 +363,21 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
                 ArithOp::Add => x.checked_add(y),
                 ArithOp::Sub => x.checked_sub(y),
                 ArithOp::Mul => x.checked_mul(y),
+                ArithOp::Div => x.checked_div(y),
             };
-            r.map_or(Value::None, Value::from)
+            r.map_or_else(failed, Value::from)
         }
         (Number::Decimal(_), _) | (_, Number::Decimal(_)) => {
             let (Some(x), Some(y)) = (to_decimal(*x), to_decimal(*y)) else {
-                return Value::None;
+                return failed();
             };
             let r = match op {
                 ArithOp::Add => x.checked_add(y),
                 ArithOp::Sub => x.checked_sub(y),
                 ArithOp::Mul => x.checked_mul(y),
+                ArithOp::Div => x.checked_div(y),
             };
-            r.map_or(Value::None, Value::from)
+            r.map_or_else(failed, Value::from)
         }
         (x, y) => {
             let (x, y) = (x.to_f64(), y.to_f64());
@@ -313,8 +385,19 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
                 ArithOp::Add => x + y,
                 ArithOp::Sub => x - y,
                 ArithOp::Mul => x * y,
+                ArithOp::Div => x / y,
             })
         }
+    }
+}
+
+/// `-x` for a number (`NONE` for anything else, or on int overflow).
+pub fn neg(v: &Value) -> Value {
+    match v {
+        Value::Number(Number::Int(i)) => i.checked_neg().map_or(Value::None, Value::from),
+        Value::Number(Number::Float(f)) => Value::from(-f),
+        Value::Number(Number::Decimal(d)) => Value::from(-d),
+        _ => Value::None,
     }
 }
 
@@ -350,13 +433,38 @@ impl fmt::Display for Expr {
             Expr::And(es) => join(f, es, " AND ", "true"),
             Expr::Or(es) => join(f, es, " OR ", "false"),
             Expr::Not(e) => write!(f, "!({e})"),
-            Expr::Arith(op, a, b) => {
-                let sym = match op {
-                    ArithOp::Add => "+",
-                    ArithOp::Sub => "-",
-                    ArithOp::Mul => "*",
-                };
-                write!(f, "({a} {sym} {b})")
+            Expr::Arith(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
+            Expr::Member(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
+            Expr::Neg(e) => write!(f, "-({e})"),
+            Expr::Call(func, args) => {
+                write!(f, "{}(", func.name())?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str(")")
+            }
+            Expr::Patch { base, set, omit } => {
+                write!(f, "{base}")?;
+                for (path, e) in set {
+                    write!(f, " SET {path} = {e}")?;
+                }
+                for path in omit {
+                    write!(f, " OMIT {path}")?;
+                }
+                Ok(())
+            }
+            Expr::Array(items) => {
+                f.write_str("[")?;
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                f.write_str("]")
             }
             Expr::Object(fields) => {
                 f.write_str("{ ")?;

@@ -12,6 +12,7 @@ use std::fmt;
 use smol_str::SmolStr;
 use ssp_core::{RecordId, Value};
 pub use ssp_ops::Direction;
+use ssp_ops::MemberOp;
 
 /// A range of bytes in the query text: `start..end`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -340,6 +341,23 @@ impl Idiom {
 }
 
 impl BinaryOp {
+    /// The membership test this operator is, if it is one.
+    pub fn member(self) -> Option<MemberOp> {
+        Some(match self {
+            BinaryOp::Contains => MemberOp::Contains,
+            BinaryOp::ContainsNot => MemberOp::ContainsNot,
+            BinaryOp::ContainsAll => MemberOp::ContainsAll,
+            BinaryOp::ContainsAny => MemberOp::ContainsAny,
+            BinaryOp::ContainsNone => MemberOp::ContainsNone,
+            BinaryOp::Inside => MemberOp::Inside,
+            BinaryOp::NotInside => MemberOp::NotInside,
+            BinaryOp::AllInside => MemberOp::AllInside,
+            BinaryOp::AnyInside => MemberOp::AnyInside,
+            BinaryOp::NoneInside => MemberOp::NoneInside,
+            _ => return None,
+        })
+    }
+
     /// The operator as SurrealQL writes it.
     pub fn symbol(self) -> &'static str {
         match self {
@@ -356,16 +374,7 @@ impl BinaryOp {
             BinaryOp::Sub => "-",
             BinaryOp::Mul => "*",
             BinaryOp::Div => "/",
-            BinaryOp::Contains => "CONTAINS",
-            BinaryOp::ContainsNot => "CONTAINSNOT",
-            BinaryOp::ContainsAll => "CONTAINSALL",
-            BinaryOp::ContainsAny => "CONTAINSANY",
-            BinaryOp::ContainsNone => "CONTAINSNONE",
-            BinaryOp::Inside => "INSIDE",
-            BinaryOp::NotInside => "NOTINSIDE",
-            BinaryOp::AllInside => "ALLINSIDE",
-            BinaryOp::AnyInside => "ANYINSIDE",
-            BinaryOp::NoneInside => "NONEINSIDE",
+            _ => self.member().map_or("?", MemberOp::symbol),
         }
     }
 }

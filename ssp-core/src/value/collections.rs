@@ -167,6 +167,12 @@ impl Object {
         self.find(key).ok().map(|i| &fields[i].1)
     }
 
+    /// The value of field `key`, for changing (the object is copied first if shared).
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        let i = self.find(key).ok()?;
+        Some(&mut self.fields_mut()[i].1)
+    }
+
     /// Sets field `key`, returning its previous value.
     pub fn insert(&mut self, key: impl Into<SmolStr>, value: Value) -> Option<Value> {
         let key = key.into();

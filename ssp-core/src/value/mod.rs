@@ -313,6 +313,75 @@ impl Value {
     pub fn pick(&self, path: &FieldPath) -> Value {
         self.get(path).cloned().unwrap_or(Value::None)
     }
+
+    /// Sets the value at a path of fields, as SurrealDB builds a projected
+    /// field `a.b`: objects are made where the path leads through anything
+    /// else. Array indexes in the path are set where the element exists, and
+    /// otherwise ignored.
+    ///
+    /// ```
+    /// use ssp_core::Value;
+    /// let mut v: Value = "{ a: 1 }".parse()?;
+    /// v.put(&"b.c".parse()?, Value::from(2));
+    /// assert_eq!(v, "{ a: 1, b: { c: 2 } }".parse()?);
+    /// # Ok::<(), ssp_core::ParseError>(())
+    /// ```
+    pub fn put(&mut self, path: &FieldPath, value: Value) {
+        let Some((first, rest)) = path.parts().split_first() else {
+            *self = value;
+            return;
+        };
+        let rest = FieldPath::from_parts(rest.iter().cloned());
+        match first {
+            PathPart::Field(name) => {
+                if !matches!(self, Value::Object(_)) {
+                    *self = Value::Object(Object::new());
+                }
+                if let Value::Object(o) = self {
+                    let mut child = o.remove(name).unwrap_or(Value::None);
+                    child.put(&rest, value);
+                    o.insert(name.clone(), child);
+                }
+            }
+            PathPart::Index(i) => {
+                if let Value::Array(a) = self
+                    && let Some(child) = a.make_mut().get_mut(*i)
+                {
+                    child.put(&rest, value);
+                }
+            }
+        }
+    }
+
+    /// Removes the value at a path (SurrealDB's `OMIT`); nothing happens if
+    /// the path leads nowhere.
+    pub fn cut(&mut self, path: &FieldPath) {
+        let Some((last, init)) = path.parts().split_last() else {
+            *self = Value::None;
+            return;
+        };
+        let mut at = self;
+        for part in init {
+            let next = match (part, at) {
+                (PathPart::Field(name), Value::Object(o)) => o.get_mut(name),
+                (PathPart::Index(i), Value::Array(a)) => a.make_mut().get_mut(*i),
+                _ => None,
+            };
+            match next {
+                Some(n) => at = n,
+                None => return,
+            }
+        }
+        match (last, at) {
+            (PathPart::Field(name), Value::Object(o)) => {
+                o.remove(name);
+            }
+            (PathPart::Index(i), Value::Array(a)) if *i < a.as_slice().len() => {
+                a.make_mut().remove(*i);
+            }
+            _ => {}
+        }
+    }
 }
 
 macro_rules! impl_from {

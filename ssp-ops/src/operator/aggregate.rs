@@ -245,6 +245,43 @@ fn render(group: &[(SmolStr, Expr)], aggregates: &[(SmolStr, AggFn)], key: &[Val
     Some(Value::Object(fields.into_iter().collect::<Object>()))
 }
 
+impl AggFn {
+    /// The aggregate of one group, from scratch: `values` are the argument's
+    /// value in each row of the group with the row's weight (any value for
+    /// [`AggFn::Count`]). `NONE` for a group of no rows. This is the
+    /// definition the incremental state keeps up to date.
+    pub fn over(&self, values: impl IntoIterator<Item = (Value, ZWeight)>) -> Value {
+        let mut multiset: BTreeMap<Kinded, ZWeight> = BTreeMap::new();
+        let mut count: ZWeight = 0;
+        for (v, w) in values {
+            count = count.wrapping_add(w);
+            if self.arg().is_some() {
+                let e = multiset.entry(Kinded::new(v)).or_insert(0);
+                *e = e.wrapping_add(w);
+            }
+        }
+        if count <= 0 {
+            return Value::None;
+        }
+        multiset.retain(|_, w| *w != 0);
+        let present = || multiset.iter().filter(|(v, w)| **w > 0 && !v.0.is_none()).map(|(v, _)| v.0.clone());
+        match self {
+            AggFn::Count => Value::from(count),
+            AggFn::Sum(_) => canonical_sum(&multiset).map_or(Value::None, Value::Number),
+            AggFn::Min(_) => present().next().unwrap_or(Value::None),
+            AggFn::Max(_) => present().next_back().unwrap_or(Value::None),
+            AggFn::Mean(_) => {
+                let n = multiset
+                    .iter()
+                    .filter(|(v, _)| matches!(v.0, Value::Number(_)))
+                    .map(|(_, w)| *w)
+                    .fold(0, ZWeight::wrapping_add);
+                mean(canonical_sum(&multiset), n)
+            }
+        }
+    }
+}
+
 /// The aggregation of a whole input, computed from scratch per group, by
 /// code independent of the incremental state above (it shares only the
 /// definition of the canonical sum).
@@ -267,32 +304,8 @@ pub(crate) fn reference(
         let mut fields: Vec<(SmolStr, Value)> =
             group.iter().zip(&key).map(|((n, _), v)| (n.clone(), v.clone())).collect();
         for (name, agg) in aggregates {
-            let value = match agg.arg() {
-                None => Value::from(count),
-                Some(arg) => {
-                    let mut multiset: BTreeMap<Kinded, ZWeight> = BTreeMap::new();
-                    for (row, w) in &rows {
-                        let e = multiset.entry(Kinded::new(arg.eval_in(row, params))).or_insert(0);
-                        *e = e.wrapping_add(*w);
-                    }
-                    multiset.retain(|_, w| *w != 0);
-                    let present =
-                        || multiset.iter().filter(|(v, w)| **w > 0 && !v.0.is_none()).map(|(v, _)| v.0.clone());
-                    match agg {
-                        AggFn::Sum(_) => canonical_sum(&multiset).map_or(Value::None, Value::Number),
-                        AggFn::Min(_) => present().next().unwrap_or(Value::None),
-                        AggFn::Max(_) => present().next_back().unwrap_or(Value::None),
-                        _ => {
-                            let n = multiset
-                                .iter()
-                                .filter(|(v, _)| matches!(v.0, Value::Number(_)))
-                                .map(|(_, w)| *w)
-                                .fold(0, ZWeight::wrapping_add);
-                            mean(canonical_sum(&multiset), n)
-                        }
-                    }
-                }
-            };
+            let value =
+                agg.over(rows.iter().map(|(row, w)| (agg.arg().map_or(Value::None, |e| e.eval_in(row, params)), *w)));
             fields.push((name.clone(), value));
         }
         out.update(Value::Object(fields.into_iter().collect::<Object>()), 1);
