@@ -447,10 +447,17 @@ impl fmt::Display for Expr {
                 f.write_str(")")
             }
             Expr::Patch { base, set, omit } => {
-                write!(f, "{base}")?;
-                for (path, e) in set {
-                    write!(f, " SET {path} = {e}")?;
+                if !matches!(&**base, Expr::Lit(Value::Object(o)) if o.is_empty()) {
+                    write!(f, "{base} + ")?;
                 }
+                f.write_str("{ ")?;
+                for (i, (path, e)) in set.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{path}: {e}")?;
+                }
+                f.write_str(" }")?;
                 for path in omit {
                     write!(f, " OMIT {path}")?;
                 }

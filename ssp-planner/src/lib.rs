@@ -54,6 +54,9 @@ impl Planned {
         out.push_str(&self.optimized.to_string());
         out.push_str("circuit:\n");
         out.push_str(&self.lowered.plan.to_string());
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
         if !self.lowered.slots.is_empty() {
             out.push_str("parameters:\n");
             for (i, slot) in self.lowered.slots.iter().enumerate() {
