@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use hashbrown::HashMap;
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 use ssp_core::{ChangeBatch, FixedHasher, Object, Record, Value, ZSet, ZWeight};
 
@@ -18,9 +19,10 @@ pub fn record_row(record: &Record) -> Value {
         Value::Object(o) => o.clone(),
         _ => Object::new(),
     };
-    let id = Value::from(record.id.clone());
-    if object.get("id") != Some(&id) {
-        object.insert("id", id);
+    // Most contents already hold their id: then the row shares them as they are.
+    let holds_id = matches!(object.get("id"), Some(Value::RecordId(id)) if **id == record.id);
+    if !holds_id {
+        object.insert("id", Value::from(record.id.clone()));
     }
     Value::Object(object)
 }
@@ -242,23 +244,61 @@ impl Tables {
     /// than zero or one (a delete of a row that is not there, or an insert of
     /// a row already there).
     pub fn apply(&mut self, delta: &Delta) -> Result<(), ApplyError> {
-        self.check(delta)?;
-        for (name, change) in delta.tables() {
+        // The rows first, each update checked as it is made (one hash lookup
+        // per row); a refused update undoes the `made` ones before it.
+        let mut made = 0usize;
+        let mut created: SmallVec<[&str; 1]> = SmallVec::new();
+        let mut refused = None;
+        'tables: for (name, change) in delta.tables() {
             let table = match self.tables.get_mut(name) {
                 Some(table) => table,
-                None => self.tables.entry(SmolStr::from(name)).or_default(),
+                None => {
+                    created.push(name);
+                    self.tables.entry(SmolStr::from(name)).or_default()
+                }
             };
             for (row, w) in change.iter() {
-                table.rows.update(row.clone(), w);
-                for index in &mut table.key_indexes {
+                let after = table.rows.update(row.clone(), w);
+                made += 1;
+                if after != 0 && after != 1 {
+                    refused = Some(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: after });
+                    break 'tables;
+                }
+            }
+        }
+        if let Some(error) = refused {
+            self.undo_rows(delta, made, &created);
+            return Err(error);
+        }
+        for (name, change) in delta.tables() {
+            let Some(table) = self.tables.get_mut(name) else { continue };
+            for index in &mut table.key_indexes {
+                for (row, w) in change.iter() {
                     index.update(row, w);
                 }
-                for index in &mut table.order_indexes {
+            }
+            for index in &mut table.order_indexes {
+                for (row, w) in change.iter() {
                     index.update(row, w);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Undoes the first `made` row updates of `delta` (in its iteration
+    /// order, which is the order [`Tables::apply`] made them in) and removes
+    /// the tables `created` for it.
+    fn undo_rows(&mut self, delta: &Delta, made: usize, created: &[&str]) {
+        let updates = delta.tables().flat_map(|(name, change)| change.iter().map(move |(row, w)| (name, row, w)));
+        for (name, row, w) in updates.take(made) {
+            if let Some(table) = self.tables.get_mut(name) {
+                table.rows.update(row.clone(), w.wrapping_neg());
+            }
+        }
+        for name in created {
+            self.tables.remove(*name);
+        }
     }
 
     /// Applies change batches: [`Delta::from_batches`] then [`Tables::apply`].
@@ -322,5 +362,55 @@ impl Tables {
 
     pub(crate) fn get_order_index(&self, r: &OrderIndexRef) -> Option<&OrderIndex> {
         self.tables.get(&r.table).and_then(|t| t.order_indexes.get(r.slot))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Circuit, Direction, PlanBuilder, evaluate};
+
+    fn row(text: &str) -> Value {
+        text.parse().expect("a literal")
+    }
+
+    // A change refused part-way (rows of one table taken, a row of another
+    // refused) leaves every table, and its indexes, as they were.
+    #[test]
+    fn a_refused_change_undoes_the_rows_taken_before_the_refusal() {
+        let mut b = PlanBuilder::new();
+        let t = b.source("t");
+        let top = b.top_k(t, vec![(Expr::field("score"), Direction::Desc)], 2, 0);
+        let plan = b.build(top).expect("valid plan");
+        let mut tables = Tables::new();
+        let _ = Circuit::new(plan.clone(), &mut tables); // registers the order index
+        let mut first = Delta::new();
+        first.update("t", row("{ id: 1, score: 1 }"), 1);
+        first.update("t", row("{ id: 2, score: 2 }"), 1);
+        tables.apply(&first).expect("fresh rows");
+        let rows_before = tables.rows("t").cloned();
+
+        let mut delta = Delta::new();
+        for key in 3..40 {
+            delta.update("t", row(&format!("{{ id: {key}, score: 9 }}")), 1);
+        }
+        delta.update("t", row("{ id: 1, score: 1 }"), -1);
+        delta.update("u", row("{ a: 1 }"), 1);
+        delta.update("u", row("{ a: 2 }"), -1);
+        let err = tables.check(&delta).expect_err("deleting a missing row");
+        assert_eq!(tables.apply(&delta), Err(err));
+        assert_eq!(tables.rows("t").cloned(), rows_before);
+        assert_eq!(tables.rows("u"), None, "a table made for the refused change is gone");
+
+        // The shared order index did not take the refused rows either.
+        let (mut circuit, initial) = Circuit::new(plan.clone(), &mut tables);
+        assert_eq!(initial, evaluate(&plan, &tables));
+        let mut last = Delta::new();
+        last.update("t", row("{ id: 2, score: 2 }"), -1);
+        let change = circuit.step(&tables, &last);
+        tables.apply(&last).expect("a present row");
+        let mut view = initial;
+        view += &change;
+        assert_eq!(view, evaluate(&plan, &tables));
     }
 }

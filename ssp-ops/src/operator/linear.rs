@@ -37,18 +37,20 @@ pub(crate) fn filter(z: &ZSet<Value>, pred: &Expr, params: &[Value]) -> ZSet<Val
     z.iter().filter(|(row, _)| pred.test_in(row, params)).map(|(row, w)| (row.clone(), w)).collect()
 }
 
-/// Up to this many rows, a filter of a borrowed change passes the change on
-/// as it is when it keeps every row.
-const PASS_THROUGH_ROWS: usize = 64;
+/// Below this many rows (the size of a step's change, not of a hydration),
+/// a filter of a borrowed change tests the rows one by one, and passes the
+/// change on as it is when it keeps every row; from it on, the filter takes
+/// the kernel or parallel path of [`filter`].
+const PASS_THROUGH_ROWS: usize = KERNEL_ROWS;
 
 /// `σ_pred(z)` of a change borrowed for `'a`: `z` itself, without a copy (nor
-/// the hashing a copy costs), when every row passes, as the rows of a small
-/// step usually do; else the rows that pass. Each row is tested once.
+/// the hashing a copy costs), when every row passes, as the rows of a step
+/// usually do; else the rows that pass. Each row is tested once.
 pub(crate) fn filter_borrowed<'a>(z: &'a ZSet<Value>, pred: &Expr, params: &[Value]) -> Cow<'a, ZSet<Value>> {
-    if z.len() > PASS_THROUGH_ROWS {
+    if z.len() >= PASS_THROUGH_ROWS {
         return Cow::Owned(filter(z, pred, params));
     }
-    let kept: SmallVec<[bool; PASS_THROUGH_ROWS]> = z.iter().map(|(row, _)| pred.test_in(row, params)).collect();
+    let kept: SmallVec<[bool; 256]> = z.iter().map(|(row, _)| pred.test_in(row, params)).collect();
     if kept.iter().all(|k| *k) {
         return Cow::Borrowed(z);
     }
