@@ -41,13 +41,20 @@ pub enum AggFn {
     /// The mean of the numbers (`math::mean`): their sum over their count, as
     /// a float (a decimal if a decimal is among them); `NONE` if none.
     Mean(Expr),
+    /// The group's values as an array, in ascending order, a value of weight
+    /// `n` appearing `n` times (the rows of a correlated subquery). Of a value
+    /// that is a pair `[order, item]`, the array holds the item: pairs collect
+    /// items in the order of their first element (`[id, row]` collects rows
+    /// in id order, as SurrealDB scans them). The array is rebuilt when the
+    /// group changes: a step costs O(group size) for each group it touches.
+    Collect(Expr),
 }
 
 impl AggFn {
     pub(crate) fn arg(&self) -> Option<&Expr> {
         match self {
             AggFn::Count => None,
-            AggFn::Sum(e) | AggFn::Min(e) | AggFn::Max(e) | AggFn::Mean(e) => Some(e),
+            AggFn::Sum(e) | AggFn::Min(e) | AggFn::Max(e) | AggFn::Mean(e) | AggFn::Collect(e) => Some(e),
         }
     }
 }

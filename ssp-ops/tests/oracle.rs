@@ -93,6 +93,8 @@ fn agg() -> impl Strategy<Value = AggFn> {
         field().prop_map(AggFn::Min),
         field().prop_map(AggFn::Max),
         field().prop_map(AggFn::Mean),
+        field().prop_map(AggFn::Collect),
+        (field(), field()).prop_map(|(o, v)| AggFn::Collect(Expr::Array(vec![o, v]))),
     ]
 }
 

@@ -62,20 +62,70 @@ pub fn lower(rel: &Rel, params: &Params) -> Result<Lowered, PlanError> {
     Ok(Lowered { plan: Arc::new(plan), slots: cx.slots })
 }
 
+/// The most lookups one clause may make (each doubles the branches).
+const MAX_LOOKUPS: usize = 3;
+
 struct Lowering<'a> {
     b: PlanBuilder,
     slots: Vec<ParamSlot>,
     params: &'a Params,
 }
 
-/// How the rows of a node reach a record link: directly (`Plain`), or as
-/// `{ l: row, r: linked record }` pairs of a join (`Joined`), or as rows
-/// whose link matched nothing (`Unmatched`).
-#[derive(Clone, Copy, PartialEq)]
-enum Shape {
-    Plain,
-    Joined,
-    Unmatched,
+/// Where, in the rows of a node, the row and each of its lookups (record
+/// links and subqueries followed by joins) are. Each lookup either found
+/// something (the row was joined: `{ l: row so far, r: found }`) or did not
+/// (the row is as it was, and the lookup reads `NONE`, or `[]` for a
+/// subquery).
+#[derive(Clone, Default)]
+struct Frame {
+    /// The lookups, in the order they were joined.
+    lookups: Vec<Scalar>,
+    /// For the lookups joined so far, whether each found something.
+    matched: Vec<bool>,
+}
+
+impl Frame {
+    /// How many joins wrap the row: the row is at `l.l.…` that deep.
+    fn depth(&self) -> usize {
+        self.matched.iter().filter(|m| **m).count()
+    }
+
+    /// The path of `path` in the row, below the joins.
+    fn row_path(&self, path: &FieldPath) -> FieldPath {
+        FieldPath::from_parts(
+            std::iter::repeat_n(PathPart::Field("l".into()), self.depth()).chain(path.parts().iter().cloned()),
+        )
+    }
+
+    /// The row itself.
+    fn row(&self) -> Expr {
+        match self.depth() {
+            0 => Expr::Row,
+            _ => Expr::Field(self.row_path(&FieldPath::from_parts([]))),
+        }
+    }
+
+    /// What lookup `i` found, at `path` inside it: `None` if it found nothing
+    /// (or is not joined in this frame).
+    fn found(&self, i: usize, path: &FieldPath) -> Option<FieldPath> {
+        if !*self.matched.get(i)? {
+            return None;
+        }
+        let outer = self.matched[i + 1..].iter().filter(|m| **m).count();
+        Some(FieldPath::from_parts(
+            std::iter::repeat_n(PathPart::Field("l".into()), outer)
+                .chain(std::iter::once(PathPart::Field("r".into())))
+                .chain(path.parts().iter().cloned()),
+        ))
+    }
+
+    /// The index of the lookup `s` is, if it is one.
+    fn lookup(&self, s: &Scalar) -> Option<usize> {
+        self.lookups.iter().position(|l| match (l, s) {
+            (Scalar::Link { field: f, table: t, .. }, Scalar::Link { field, table, .. }) => f == field && t == table,
+            (l, s) => l == s,
+        })
+    }
 }
 
 impl Lowering<'_> {
@@ -84,13 +134,10 @@ impl Lowering<'_> {
             Rel::Scan { table } => Ok(self.b.source(table)),
             Rel::Filter { input, pred } => {
                 let input = self.rel(input)?;
-                self.with_links(input, &[pred], |cx, node, shape| {
-                    let pred = cx.expr(pred, shape)?;
+                self.with_links(input, &[pred], &mut |cx, node, frame| {
+                    let pred = cx.expr(pred, frame)?;
                     let kept = cx.b.filter(node, pred);
-                    Ok(match shape {
-                        Shape::Joined => cx.b.map(kept, Expr::field("l")),
-                        _ => kept,
-                    })
+                    Ok(if frame.depth() > 0 { cx.b.map(kept, frame.row()) } else { kept })
                 })
             }
             Rel::SemiJoin { input, key, right, anti } => {
@@ -103,7 +150,7 @@ impl Lowering<'_> {
                 }
                 let left = self.rel(input)?;
                 let right = self.rel(right)?;
-                let key = self.expr(key, Shape::Plain)?;
+                let key = self.expr(key, &Frame::default())?;
                 Ok(if *anti {
                     self.b.anti_join(left, right, key, Expr::Row)
                 } else {
@@ -116,14 +163,14 @@ impl Lowering<'_> {
                     Proj::Value(e) => vec![e],
                     Proj::Fields { fields, .. } => fields.iter().map(|(_, e)| e).collect(),
                 };
-                self.with_links(input, &scalars, |cx, node, shape| {
+                self.with_links(input, &scalars, &mut |cx, node, frame| {
                     let expr = match proj {
-                        Proj::Value(e) => cx.expr(e, shape)?,
+                        Proj::Value(e) => cx.expr(e, frame)?,
                         Proj::Fields { all, omit, fields } => Expr::Patch {
-                            base: Box::new(if *all { cx.row(shape) } else { Expr::Lit(Value::Object(Object::new())) }),
+                            base: Box::new(if *all { frame.row() } else { Expr::Lit(Value::Object(Object::new())) }),
                             set: fields
                                 .iter()
-                                .map(|(p, e)| Ok((p.clone(), cx.expr(e, shape)?)))
+                                .map(|(p, e)| Ok((p.clone(), cx.expr(e, frame)?)))
                                 .collect::<Result<_, PlanError>>()?,
                             omit: omit.clone(),
                         },
@@ -147,7 +194,7 @@ impl Lowering<'_> {
                 let group_ops = group
                     .iter()
                     .enumerate()
-                    .map(|(i, (p, e))| Ok((name(i, p), self.expr(e, Shape::Plain)?)))
+                    .map(|(i, (p, e))| Ok((name(i, p), self.expr(e, &Frame::default())?)))
                     .collect::<Result<Vec<_>, PlanError>>()?;
                 let agg_ops = aggs
                     .iter()
@@ -190,10 +237,11 @@ impl Lowering<'_> {
                         Default::default(),
                     ));
                 }
-                let order = order
-                    .iter()
-                    .map(|(e, d)| Ok((self.expr(e, Shape::Plain)?, *d)))
-                    .collect::<Result<Vec<(Expr, Direction)>, PlanError>>()?;
+                let order = order.iter().map(|(e, d)| Ok((self.expr(e, &Frame::default())?, *d))).collect::<Result<
+                    Vec<(Expr, Direction)>,
+                    PlanError,
+                >>(
+                )?;
                 Ok(self.b.top_k(node, order, limit, start))
             }
             Rel::Union(inputs) => {
@@ -238,62 +286,172 @@ impl Lowering<'_> {
         })
     }
 
-    /// Runs `build` over the rows of `node` such that the record links the
-    /// `scalars` follow can be read: if they follow one, over the join of the
-    /// rows with the linked table and, separately, over the rows whose link
-    /// matches no record (where the link reads `NONE`), and unions the two.
+    /// Runs `build` over the rows of `node` such that what the `scalars`
+    /// look up beyond the row can be read: a record link (the linked record)
+    /// or a subquery (its rows, as an array). Without either, `build` runs on
+    /// `node` itself; with one, it runs over the join of the rows with what
+    /// they look up and, separately, over the rows that find nothing (a link
+    /// reads `NONE` there, a subquery `[]`), and the two are unioned.
     fn with_links(
         &mut self,
         node: NodeId,
         scalars: &[&Scalar],
-        mut build: impl FnMut(&mut Self, NodeId, Shape) -> Result<NodeId, PlanError>,
+        build: &mut dyn FnMut(&mut Self, NodeId, &Frame) -> Result<NodeId, PlanError>,
     ) -> Result<NodeId, PlanError> {
-        let mut links: Vec<(FieldPath, SmolStr)> = Vec::new();
+        let mut lookups: Vec<&Scalar> = Vec::new();
         for s in scalars {
-            s.any(&mut |s| {
-                if let Scalar::Link { field, table, .. } = s
-                    && !links.iter().any(|(f, t)| f == field && t == table)
-                {
-                    links.push((field.clone(), table.clone()));
-                }
-                false
-            });
+            collect_lookups(s, &mut lookups);
         }
-        match links.as_slice() {
-            [] => build(self, node, Shape::Plain),
-            [(field, table)] => {
-                let target = self.b.source(table);
-                let key = Expr::Field(field.clone());
-                let joined = self
-                    .b
-                    .add(Op::Join {
-                        left: node,
-                        right: target,
-                        left_key: key.clone(),
-                        right_key: Expr::field("id"),
-                        left_name: "l".into(),
-                        right_name: "r".into(),
-                    })
-                    .map_err(|e| PlanError::unsupported(format!("this join ({e})"), "", Default::default()))?;
-                let unmatched = self.b.anti_join(node, target, key, Expr::field("id"));
-                let a = build(self, joined, Shape::Joined)?;
-                let b = build(self, unmatched, Shape::Unmatched)?;
-                Ok(self.b.union(a, b))
-            }
-            _ => Err(PlanError::unsupported(
-                "following two different record links in one clause",
-                "select one link per query, or join with a subquery",
+        if lookups.len() > MAX_LOOKUPS {
+            return Err(PlanError::unsupported(
+                format!("{} lookups (record links or subqueries) in one clause", lookups.len()),
+                "follow at most 3 per clause",
                 Default::default(),
-            )),
+            ));
         }
+        let frame = Frame { lookups: lookups.into_iter().cloned().collect(), matched: Vec::new() };
+        self.branch(node, frame, build)
     }
 
-    /// The row itself, in a node of `shape`.
-    fn row(&self, shape: Shape) -> Expr {
-        match shape {
-            Shape::Joined => Expr::field("l"),
-            _ => Expr::Row,
+    /// Joins the next lookup of `frame` to `node`, both ways (found and not
+    /// found), and builds over each branch; every lookup joined, `build`.
+    fn branch(
+        &mut self,
+        node: NodeId,
+        frame: Frame,
+        build: &mut dyn FnMut(&mut Self, NodeId, &Frame) -> Result<NodeId, PlanError>,
+    ) -> Result<NodeId, PlanError> {
+        let Some(lookup) = frame.lookups.get(frame.matched.len()).cloned() else {
+            return build(self, node, &frame);
+        };
+        let (left_key, right, right_key) = match &lookup {
+            Scalar::Link { field, table, .. } => {
+                (Expr::Field(frame.row_path(field)), self.b.source(table), Expr::field("id"))
+            }
+            Scalar::Subquery(sub) => {
+                let (outer, grouped, key) = self.nested(sub)?;
+                let left_key = match outer {
+                    Some(path) => Expr::Field(frame.row_path(&path)),
+                    None => key.clone(),
+                };
+                (left_key, grouped, key)
+            }
+            _ => return Err(PlanError::unsupported("this lookup", "", Default::default())),
+        };
+        let joined = self
+            .b
+            .add(Op::Join {
+                left: node,
+                right,
+                left_key: left_key.clone(),
+                right_key: right_key.clone(),
+                left_name: "l".into(),
+                right_name: "r".into(),
+            })
+            .map_err(|e| PlanError::unsupported(format!("this join ({e})"), "", Default::default()))?;
+        let unmatched = self.b.anti_join(node, right, left_key, right_key);
+        let mut found = frame.clone();
+        found.matched.push(true);
+        let mut missing = frame;
+        missing.matched.push(false);
+        let a = self.branch(joined, found, build)?;
+        let b = self.branch(unmatched, missing, build)?;
+        Ok(self.b.union(a, b))
+    }
+
+    /// A subquery as a lookup: its rows grouped by the value they correlate
+    /// on (`inner = $parent.outer`), each group collected into an array in
+    /// the subquery's order, as `{ k: inner, v: [rows] }`. Returns the key of
+    /// a parent row, the grouped node and its key. An uncorrelated subquery
+    /// is one group that every row looks up.
+    fn nested(&mut self, sub: &Rel) -> Result<(Option<FieldPath>, NodeId, Expr), PlanError> {
+        let unsupported = |what: &str, hint: &str| PlanError::unsupported(what, hint, Default::default());
+        let (proj, rest) = match sub {
+            Rel::Project { input, proj } => (Some(proj), &**input),
+            other => (None, other),
+        };
+        let (order, rest) = match rest {
+            Rel::TopK { input, order, limit: None, start: None } => {
+                if order.iter().any(|(_, d)| *d == Direction::Desc) {
+                    return Err(unsupported("ORDER BY … DESC in a subquery", "order the subquery's rows ascending"));
+                }
+                (order.iter().map(|(e, _)| e.clone()).collect(), &**input)
+            }
+            Rel::TopK { .. } => {
+                return Err(unsupported("LIMIT or START in a subquery", "select the subquery's rows without them"));
+            }
+            other => (vec![Scalar::field("id")], other),
+        };
+        // The correlation: one conjunct `inner = $parent.outer`.
+        let (source, conds) = match rest {
+            Rel::Filter { input, pred } => (&**input, pred.clone().conjuncts()),
+            other => (other, vec![]),
+        };
+        let mut outer = None;
+        let mut kept = Vec::new();
+        for c in conds {
+            let reads_parent = c.any(&mut |s| matches!(s, Scalar::Parent(_)));
+            if !reads_parent {
+                kept.push(c);
+                continue;
+            }
+            match (&c, outer.is_some()) {
+                (Scalar::Cmp(ssp_ops::CmpOp::Eq, a, b), false) => match (&**a, &**b) {
+                    (Scalar::Parent(p), inner) | (inner, Scalar::Parent(p))
+                        if !inner.any(&mut |s| matches!(s, Scalar::Parent(_))) =>
+                    {
+                        outer = Some((p.clone(), inner.clone()));
+                    }
+                    _ => return Err(unsupported("this use of $parent", "correlate with `field = $parent.field`")),
+                },
+                _ => {
+                    return Err(unsupported(
+                        "this use of $parent",
+                        "correlate a subquery with one `field = $parent.field` condition",
+                    ));
+                }
+            }
         }
+        let proj_reads_parent = match proj {
+            Some(Proj::Value(e)) => reads_parent(e),
+            Some(Proj::Fields { fields, .. }) => fields.iter().any(|(_, e)| reads_parent(e)),
+            None => false,
+        };
+        if proj_reads_parent || order.iter().any(reads_parent) {
+            return Err(unsupported("$parent in a subquery's fields", "correlate in the subquery's WHERE"));
+        }
+        let rows = if kept.is_empty() {
+            source.clone()
+        } else {
+            Rel::Filter { input: Box::new(source.clone()), pred: Scalar::all(kept) }
+        };
+        let rows = self.rel(&rows)?;
+        let item = match proj {
+            None => Expr::Row,
+            Some(Proj::Value(e)) => self.expr(e, &Frame::default())?,
+            Some(Proj::Fields { all, omit, fields }) => Expr::Patch {
+                base: Box::new(if *all { Expr::Row } else { Expr::Lit(Value::Object(Object::new())) }),
+                set: fields.iter().map(|(p, e)| Ok((p.clone(), self.expr(e, &Frame::default())?))).collect::<Result<
+                    _,
+                    PlanError,
+                >>(
+                )?,
+                omit: omit.clone(),
+            },
+        };
+        let order = Expr::Array(order.iter().map(|e| self.expr(e, &Frame::default())).collect::<Result<_, _>>()?);
+        let collect = AggFn::Collect(Expr::Array(vec![order, item]));
+        Ok(match outer {
+            Some((outer, inner)) => {
+                let inner = self.expr(&inner, &Frame::default())?;
+                let grouped = self.b.aggregate(rows, vec![("k".into(), inner)], vec![("v".into(), collect)]);
+                (Some(outer), grouped, Expr::field("k"))
+            }
+            None => {
+                let grouped = self.b.aggregate(rows, vec![], vec![("v".into(), collect)]);
+                (None, grouped, Expr::Lit(Value::Bool(true)))
+            }
+        })
     }
 
     fn slot(&mut self, name: &SmolStr, path: &Option<FieldPath>) -> u32 {
@@ -311,32 +469,23 @@ impl Lowering<'_> {
     fn agg(&mut self, a: &Agg) -> Result<AggFn, PlanError> {
         Ok(match a {
             Agg::Count => AggFn::Count,
-            Agg::Sum(e) => AggFn::Sum(self.expr(e, Shape::Plain)?),
-            Agg::Min(e) => AggFn::Min(self.expr(e, Shape::Plain)?),
-            Agg::Max(e) => AggFn::Max(self.expr(e, Shape::Plain)?),
-            Agg::Mean(e) => AggFn::Mean(self.expr(e, Shape::Plain)?),
+            Agg::Sum(e) => AggFn::Sum(self.expr(e, &Frame::default())?),
+            Agg::Min(e) => AggFn::Min(self.expr(e, &Frame::default())?),
+            Agg::Max(e) => AggFn::Max(self.expr(e, &Frame::default())?),
+            Agg::Mean(e) => AggFn::Mean(self.expr(e, &Frame::default())?),
         })
     }
 
     /// A scalar as an `ssp-ops` expression over rows of `shape`.
-    fn expr(&mut self, e: &Scalar, shape: Shape) -> Result<Expr, PlanError> {
-        let mut go = |e: &Scalar| self.expr(e, shape);
+    fn expr(&mut self, e: &Scalar, frame: &Frame) -> Result<Expr, PlanError> {
+        let mut go = |e: &Scalar| self.expr(e, frame);
         Ok(match e {
             Scalar::Lit(v) => Expr::Lit(v.clone()),
-            Scalar::Row => match shape {
-                Shape::Joined => Expr::field("l"),
-                _ => Expr::Row,
-            },
-            Scalar::Field(p) => match shape {
-                Shape::Joined => Expr::Field(prefixed("l", p)),
-                _ => Expr::Field(p.clone()),
-            },
-            Scalar::Link { path, .. } => match shape {
-                Shape::Joined => Expr::Field(prefixed("r", path)),
-                Shape::Unmatched => Expr::Lit(Value::None),
-                Shape::Plain => {
-                    return Err(PlanError::unsupported("a record link here", "", Default::default()));
-                }
+            Scalar::Row => frame.row(),
+            Scalar::Field(p) => Expr::Field(frame.row_path(p)),
+            Scalar::Link { path, .. } => match frame.lookup(e) {
+                Some(i) => frame.found(i, path).map_or(Expr::Lit(Value::None), Expr::Field),
+                None => return Err(PlanError::unsupported("a record link here", "", Default::default())),
             },
             Scalar::Param { name, path } => Expr::Param(self.slot(name, path)),
             Scalar::Cmp(op, a, b) => Expr::Cmp(*op, Box::new(go(a)?), Box::new(go(b)?)),
@@ -351,17 +500,16 @@ impl Lowering<'_> {
             Scalar::Object(fields) => {
                 Expr::Object(fields.iter().map(|(k, v)| Ok((k.clone(), go(v)?))).collect::<Result<_, PlanError>>()?)
             }
+            Scalar::Subquery(_) => match frame.lookup(e) {
+                Some(i) => frame
+                    .found(i, &FieldPath::field("v"))
+                    .map_or_else(|| Expr::Lit(Value::Array(Vec::<Value>::new().into_iter().collect())), Expr::Field),
+                None => return Err(PlanError::unsupported("a subquery here", "", Default::default())),
+            },
             Scalar::Parent(_) => {
                 return Err(PlanError::unsupported(
-                    "a correlated subquery",
-                    "not yet maintained incrementally; use `x IN (SELECT VALUE …)`",
-                    Default::default(),
-                ));
-            }
-            Scalar::Subquery(_) => {
-                return Err(PlanError::unsupported(
-                    "a subquery here",
-                    "a subquery is maintained as a top-level `x IN (SELECT …)` / `NOT IN` condition of WHERE",
+                    "$parent here",
+                    "correlate a subquery with one `field = $parent.field` condition of its WHERE",
                     Default::default(),
                 ));
             }
@@ -380,14 +528,32 @@ fn agg_arg(a: &Agg) -> Option<&Scalar> {
     }
 }
 
+/// The lookups an expression makes beyond its row: record links and
+/// subqueries (not those inside subqueries), each once.
+fn collect_lookups<'a>(s: &'a Scalar, out: &mut Vec<&'a Scalar>) {
+    match s {
+        Scalar::Link { field, table, .. } => {
+            if !out.iter().any(|l| matches!(l, Scalar::Link { field: f, table: t, .. } if f == field && t == table)) {
+                out.push(s);
+            }
+        }
+        Scalar::Subquery(_) => {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        _ => s.children().into_iter().for_each(|c| collect_lookups(c, out)),
+    }
+}
+
+fn reads_parent(e: &Scalar) -> bool {
+    e.any(&mut |s| matches!(s, Scalar::Parent(_)))
+}
+
 fn has_link(e: &Scalar) -> bool {
     e.any(&mut |s| matches!(s, Scalar::Link { .. }))
 }
 
 fn single_field(p: &FieldPath) -> bool {
     matches!(p.parts(), [PathPart::Field(_)])
-}
-
-fn prefixed(head: &str, p: &FieldPath) -> FieldPath {
-    FieldPath::from_parts(std::iter::once(PathPart::Field(head.into())).chain(p.parts().iter().cloned()))
 }

@@ -77,6 +77,15 @@ fn condition(with_links: bool) -> BoxedStrategy<E> {
         1 => Just(field("k").eq(param("p"))),
         1 => Just(field("k").eq(lit(1) + lit(1))),
         1 => (0i64..4).prop_map(move |v| if with_links { field("r.k").ge(lit(v)) } else { field("k").ge(lit(v)) }),
+        // Correlated and uncorrelated subqueries as values.
+        1 => (0i64..3).prop_map(|v| {
+            let kids = subquery(Query::from("t2").value(field("id")).filter(field("k").eq(param("parent.k"))));
+            call("array::len", [kids]).gt(lit(v))
+        }),
+        1 => (plain_field(), any::<u8>(), small_lit()).prop_map(|(f, op, l)| {
+            let all = subquery(Query::from("t2").value(field("k")).filter(compare(f, op, l)));
+            call("array::len", [all]).ge(field("k"))
+        }),
         2 => (any::<bool>(), plain_field(), any::<u8>(), small_lit()).prop_map(|(anti, f, op, l)| {
             let sub = subquery(Query::from("t2").value(field("k")).filter(compare(f, op, l)));
             if anti { field("k").not_inside(sub) } else { field("k").inside(sub) }
@@ -112,6 +121,9 @@ fn query() -> BoxedStrategy<Query> {
         // Ordered with LIMIT/START.
         Just(7),
         Just(8),
+        // Correlated subqueries in the projection.
+        Just(9),
+        Just(10),
     ];
     (from, prop::option::of(condition(true)), prop::option::of(condition(false)), shape, direction(), 0i64..4, 0i64..3)
         .prop_map(|(union, cond_t1, cond_any, shape, dir, limit, start)| {
@@ -142,6 +154,19 @@ fn query() -> BoxedStrategy<Query> {
                     .field_as(call("math::min", [field("n")]), "low")
                     .field_as(call("math::mean", [field("n")]), "avg"),
                 7 => q.order_by("n", dir).limit(limit).start(start),
+                9 => q.fields(["s"]).field_as(
+                    subquery(Query::from("t2").value(field("s")).filter(field("k").eq(param("parent.k")))),
+                    "kids",
+                ),
+                10 => q.fields(["k"]).field_as(
+                    subquery(
+                        Query::from("t2")
+                            .fields(["n", "s"])
+                            .filter(param("parent.opt").eq(field("opt")).and(field("s").ne(lit(""))))
+                            .order_by("s", Direction::Asc),
+                    ),
+                    "kids",
+                ),
                 _ => q.fields(["s", "n"]).order_by("s", dir).order_by("n", Direction::Desc).limit(limit.max(1)),
             }
         })

@@ -194,9 +194,14 @@ fn what_cannot_be_maintained_is_rejected() {
     assert!(matches!(e.kind, PlanErrorKind::MissingParam { .. }));
     let params: Params = BTreeMap::from([("n".into(), ssp_core::Value::from(3))]);
     assert!(plan(&with_param, &s, &params).is_ok());
-    // Correlated subqueries are not lowered yet: a clear error, not a wrong view.
-    let correlated = subquery(Query::from("user").value(field("id")).filter(field("id").eq(param("parent.author"))));
+    // A correlated subquery with LIMIT would need a top-k per parent row: a
+    // clear error, not a wrong view.
+    let correlated =
+        subquery(Query::from("user").value(field("id")).filter(field("id").eq(param("parent.author"))).limit(2));
     let e =
         plan(&Query::from("issue").field_as(correlated, "who").build(), &s, &Params::new()).expect_err("unsupported");
     assert!(matches!(e.kind, PlanErrorKind::Unsupported { .. }), "{e}");
+    // Without LIMIT, it is maintained.
+    let correlated = subquery(Query::from("user").value(field("id")).filter(field("id").eq(param("parent.author"))));
+    assert!(plan(&Query::from("issue").field_as(correlated, "who").build(), &s, &Params::new()).is_ok());
 }

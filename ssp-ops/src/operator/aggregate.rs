@@ -59,7 +59,7 @@ struct Values {
 impl Values {
     /// The values of an aggregate whose argument is `agg`'s.
     fn for_aggregate(agg: &AggFn) -> Self {
-        Values { keep_all: matches!(agg, AggFn::Min(_) | AggFn::Max(_)), ..Values::default() }
+        Values { keep_all: matches!(agg, AggFn::Min(_) | AggFn::Max(_) | AggFn::Collect(_)), ..Values::default() }
     }
 
     fn update(&mut self, v: Value, w: ZWeight) {
@@ -110,6 +110,10 @@ impl Values {
         self.multiset.iter().rev().find(|(v, w)| **w > 0 && !v.0.is_none()).map_or(Value::None, |(v, _)| v.0.clone())
     }
 
+    fn collect(&self) -> Value {
+        collect(&self.multiset)
+    }
+
     /// The sum: exact and O(1) over ints only, else the canonical sum.
     fn sum(&self) -> Option<Number> {
         if self.non_int_entries == 0 {
@@ -145,6 +149,22 @@ fn canonical_sum(multiset: &BTreeMap<Kinded, ZWeight>, ints: i128) -> Option<Num
         (None, Some(d)) => Number::Decimal(d.checked_add(Decimal::try_from_i128_with_scale(ints, 0).ok()?)?),
         (None, None) => int_number(ints),
     })
+}
+
+/// The collected values of a multiset, in ascending order, each as many
+/// times as its weight: of a pair `[order, value]`, the value.
+fn collect(multiset: &BTreeMap<Kinded, ZWeight>) -> Value {
+    let mut out = Vec::new();
+    for (v, &w) in multiset {
+        let item = match &v.0 {
+            Value::Array(pair) if pair.as_slice().len() == 2 => &pair.as_slice()[1],
+            other => other,
+        };
+        for _ in 0..w.max(0) {
+            out.push(item.clone());
+        }
+    }
+    Value::Array(out.into_iter().collect())
 }
 
 /// `sum / n` as a float, or a decimal when the sum is one; `NONE` if `n <= 0`.
@@ -265,6 +285,7 @@ fn render(group: &[(SmolStr, Expr)], aggregates: &[(SmolStr, AggFn)], key: &[Val
             AggFn::Min(_) => g.values[slot].min(),
             AggFn::Max(_) => g.values[slot].max(),
             AggFn::Mean(_) => g.values[slot].mean(),
+            AggFn::Collect(_) => g.values[slot].collect(),
         };
         if agg.arg().is_some() {
             slot += 1;
@@ -299,6 +320,7 @@ impl AggFn {
             AggFn::Sum(_) => canonical_sum(&multiset, 0).map_or(Value::None, Value::Number),
             AggFn::Min(_) => present().next().unwrap_or(Value::None),
             AggFn::Max(_) => present().next_back().unwrap_or(Value::None),
+            AggFn::Collect(_) => collect(&multiset),
             AggFn::Mean(_) => {
                 let n = multiset
                     .iter()
