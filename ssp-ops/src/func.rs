@@ -40,11 +40,13 @@ pub enum Func {
     /// `math::round(n)`: a float's halves away from zero, a decimal's to
     /// the even neighbour (as SurrealDB rounds each).
     MathRound,
+    /// `record::tb(id)`: the table of a record id.
+    RecordTb,
 }
 
 impl Func {
     /// Every function, for documentation and tests.
-    pub const ALL: [Func; 12] = [
+    pub const ALL: [Func; 13] = [
         Func::StringLowercase,
         Func::StringUppercase,
         Func::StringLen,
@@ -57,6 +59,7 @@ impl Func {
         Func::MathFloor,
         Func::MathCeil,
         Func::MathRound,
+        Func::RecordTb,
     ];
 
     /// The function's SurrealQL name.
@@ -74,6 +77,7 @@ impl Func {
             Func::MathFloor => "math::floor",
             Func::MathCeil => "math::ceil",
             Func::MathRound => "math::round",
+            Func::RecordTb => "record::tb",
         }
     }
 
@@ -104,6 +108,7 @@ impl Func {
             (Func::StringEndsWith, [Value::String(s), Value::String(p)]) => Value::Bool(s.ends_with(p.as_str())),
             (Func::StringContains, [Value::String(s), Value::String(p)]) => Value::Bool(s.contains(p.as_str())),
             (Func::ArrayLen, [Value::Array(a)]) => Value::from(a.len() as i64),
+            (Func::RecordTb, [Value::RecordId(id)]) => Value::from(id.table()),
             (Func::MathAbs, [Value::Number(n)]) => match *n {
                 Number::Int(i) => i.checked_abs().map_or(Value::None, Value::from),
                 Number::Float(f) => Value::from(f.abs()),
@@ -253,6 +258,8 @@ mod tests {
         assert_eq!(Func::StringLowercase.apply(&[v("'AbC'")]), v("'abc'"));
         assert_eq!(Func::StringLen.apply(&[v("'héllo'")]), v("5"));
         assert_eq!(Func::ArrayLen.apply(&[v("[1, 2, 3]")]), v("3"));
+        assert_eq!(Func::RecordTb.apply(&[v("post:7")]), v("'post'"));
+        assert_eq!(Func::RecordTb.apply(&[v("'post:7'")]), Value::None);
         assert_eq!(Func::MathAbs.apply(&[v("-3")]), v("3"));
         assert_eq!(Func::MathAbs.apply(&[Value::from(i64::MIN)]), Value::None);
         assert_eq!(Func::MathRound.apply(&[v("2.5f")]), v("3f"));

@@ -103,12 +103,8 @@ impl<'a> Binder<'a> {
         if !matches!(&proj, Proj::Fields { all: true, omit, fields } if omit.is_empty() && fields.is_empty()) {
             rel = Rel::Project { input: Box::new(rel), proj };
         }
-        if let Some(first) = select.fetch.first() {
-            return Err(PlanError::unsupported(
-                "FETCH",
-                "select the linked fields (`author.name`) instead",
-                first.span,
-            ));
+        for path in &select.fetch {
+            rel = self.fetch(rel, path, scope)?;
         }
         Ok(rel)
     }
@@ -377,15 +373,128 @@ impl<'a> Binder<'a> {
                     }
                 }
             }
+            Part::Graph { .. } => self.graph(idiom),
             other => Err(PlanError::unsupported(
                 match other {
-                    Part::Graph { .. } => "a graph traversal",
                     Part::Recurse { .. } => "a recursive path",
                     _ => "this path",
                 },
-                "not yet lowered to a circuit; join with a subquery on the edge table instead",
+                "not yet maintained incrementally; join with a subquery on the edge table instead",
                 other.span(),
             )),
+        }
+    }
+
+    /// A graph step of one edge table to one kind of node, `->edge->table`
+    /// (or `<-edge<-table`, or `->edge` for the edges), as SurrealDB walks it:
+    /// the subquery `(SELECT VALUE out FROM edge WHERE in = $parent.id AND
+    /// record::tb(out) = 'table')`, in the order of the edges' ids.
+    fn graph(&self, idiom: &ast::Idiom) -> Result<Scalar, PlanError> {
+        let step = |p: &Part| match p {
+            Part::Graph { dir, tables, span } => Some((*dir, tables.clone(), *span)),
+            _ => None,
+        };
+        let mut parts = idiom.parts.iter();
+        let Some((dir, edges, span)) = parts.next().and_then(step) else {
+            return Err(PlanError::unsupported("this path", "", idiom.span));
+        };
+        let target = match parts.next() {
+            None => None,
+            Some(p) => Some(step(p).ok_or_else(|| {
+                PlanError::unsupported("a path after a graph step", "select the linked records' ids", p.span())
+            })?),
+        };
+        if let Some(p) = parts.next() {
+            return Err(PlanError::unsupported(
+                "a graph path of more than one edge",
+                "walk one edge table per path (`->edge->table`)",
+                p.span(),
+            ));
+        }
+        let (from, to) = match dir {
+            ast::GraphDir::Out => ("in", "out"),
+            ast::GraphDir::In => ("out", "in"),
+            ast::GraphDir::Both => {
+                return Err(PlanError::unsupported("`<->`", "walk `->` and `<-` separately", span));
+            }
+        };
+        let [edge] = edges.as_slice() else {
+            return Err(PlanError::unsupported("a graph step into several or any tables", "name one edge table", span));
+        };
+        self.check_table(edge, span)?;
+        let mut conds = vec![Scalar::Cmp(
+            CmpOp::Eq,
+            Box::new(Scalar::field(from)),
+            Box::new(Scalar::Parent(FieldPath::field("id"))),
+        )];
+        let value = match target {
+            None => Scalar::field("id"),
+            Some((d, tables, span)) => {
+                if d != dir {
+                    return Err(PlanError::unsupported("a graph step that turns back", "", span));
+                }
+                let [table] = tables.as_slice() else {
+                    return Err(PlanError::unsupported(
+                        "a graph step into several or any tables",
+                        "name one table",
+                        span,
+                    ));
+                };
+                conds.push(Scalar::Cmp(
+                    CmpOp::Eq,
+                    Box::new(Scalar::Call(Func::RecordTb, vec![Scalar::field(to)])),
+                    Box::new(Scalar::Lit(Value::from(table.as_str()))),
+                ));
+                Scalar::field(to)
+            }
+        };
+        let edges = Rel::Filter { input: Box::new(Rel::Scan { table: edge.clone() }), pred: Scalar::And(conds) };
+        let ordered = Rel::TopK {
+            input: Box::new(edges),
+            order: vec![(Scalar::field("id"), Direction::Asc)],
+            limit: None,
+            start: None,
+        };
+        Ok(Scalar::Subquery(Box::new(Rel::Project { input: Box::new(ordered), proj: Proj::Value(value) })))
+    }
+
+    /// `FETCH field`: the output's link `field` replaced by the record it
+    /// points to (`NONE` if there is none), where the schema declares the
+    /// field `record<table>` and the output holds it as selected.
+    fn fetch(&self, rel: Rel, path: &ast::Idiom, scope: Scope<'_>) -> Result<Rel, PlanError> {
+        let field = self.path_of(path)?;
+        let [PathPart::Field(name)] = field.parts() else {
+            return Err(PlanError::unsupported("FETCH of a nested path", "fetch a top-level field", path.span));
+        };
+        let Some(table) = self.table_def(scope).and_then(|d| d.fields.get(name)).and_then(Kind::link_table) else {
+            return Err(PlanError::unsupported(
+                "FETCH of a field not declared as a record link",
+                "declare it `record<table>` in the schema",
+                path.span,
+            ));
+        };
+        let link = Scalar::Link { field: field.clone(), table: table.clone(), path: FieldPath::from_parts([]) };
+        match rel {
+            Rel::Project { input, proj: Proj::Fields { all, omit, mut fields } } => {
+                let selected = fields.iter().position(|(p, e)| *p == field && *e == Scalar::Field(field.clone()));
+                match selected {
+                    Some(i) => fields[i].1 = link,
+                    None if all && !omit.contains(&field) => fields.push((field, link)),
+                    None => {
+                        return Err(PlanError::unsupported(
+                            "FETCH of a field the query does not select",
+                            "",
+                            path.span,
+                        ));
+                    }
+                }
+                Ok(Rel::Project { input, proj: Proj::Fields { all, omit, fields } })
+            }
+            Rel::Project { .. } => Err(PlanError::unsupported("FETCH with SELECT VALUE", "", path.span)),
+            input => Ok(Rel::Project {
+                input: Box::new(input),
+                proj: Proj::Fields { all: true, omit: vec![], fields: vec![(field, link)] },
+            }),
         }
     }
 

@@ -19,8 +19,8 @@ use smol_str::SmolStr;
 use ssp_core::{RecordId, Value};
 
 use crate::ast::{
-    self, BinaryOp, Direction, ExprKind, Field, Group, Idiom, OrderTerm, Part, Projection, Span, Target, TargetKind,
-    UnaryOp,
+    self, BinaryOp, Direction, ExprKind, Field, GraphDir, Group, Idiom, OrderTerm, Part, Projection, Span, Target,
+    TargetKind, UnaryOp,
 };
 
 /// An expression under construction.
@@ -49,6 +49,14 @@ pub fn lit(v: impl Into<Value>) -> E {
 /// A function call, e.g. `call("string::lowercase", [field("name")])`.
 pub fn call(name: &str, args: impl IntoIterator<Item = E>) -> E {
     E(ast::Expr::new(ExprKind::Call { name: name.into(), args: args.into_iter().map(|e| e.0).collect() }))
+}
+
+/// A graph step, `->edge->table` (or `<-edge<-table` if not `out`): the
+/// records reached through the edges of one table.
+pub fn graph(out: bool, edge: &str, table: &str) -> E {
+    let dir = if out { GraphDir::Out } else { GraphDir::In };
+    let step = |t: &str| Part::Graph { dir, tables: vec![t.into()], span: Span::NONE };
+    E(ast::Expr::new(ExprKind::Idiom(Idiom { parts: vec![step(edge), step(table)], span: Span::NONE })))
 }
 
 /// `count()`.
@@ -265,6 +273,12 @@ impl Query {
     /// `START n`.
     pub fn start(mut self, n: i64) -> Query {
         self.select.start = Some(lit(n).0);
+        self
+    }
+
+    /// `FETCH path`: the record link at `path` replaced by its record.
+    pub fn fetch(mut self, path: &str) -> Query {
+        self.select.fetch.push(idiom(path));
         self
     }
 

@@ -12,7 +12,7 @@ use smol_str::SmolStr;
 use ssp_core::strategies::{change_stream_of, row};
 use ssp_core::{ChangeBatch, RecordId, Value, ZSet};
 use ssp_ops::{Circuit, Delta, Tables};
-use ssp_planner::builder::{E, Query, call, count, field, lit, param, subquery};
+use ssp_planner::builder::{E, Query, call, count, field, graph, lit, param, subquery};
 use ssp_planner::logical::Rel;
 use ssp_planner::{Direction, Kind, Params, Schema, TableDef, interpret_zset, plan, rewrite};
 
@@ -30,7 +30,18 @@ fn schema() -> Schema {
     let link = Kind::Option(Box::new(Kind::Record(Some("t2".into()))));
     s.define("t1", TableDef { fields: [(SmolStr::from("r"), link)].into_iter().collect(), ..TableDef::default() });
     s.define("t2", TableDef::default());
+    s.define("e", TableDef::default());
     s
+}
+
+/// Edges of `e`: from a record of `t1` to one of `t2` or `t1`.
+fn edge() -> impl Strategy<Value = Value> {
+    (0i64..6, any::<bool>(), 0i64..6).prop_map(|(from, to_t2, to)| {
+        let mut v = Value::Object(ssp_core::Object::new());
+        v.put(&"in".parse().expect("a path"), Value::from(RecordId::new("t1", from)));
+        v.put(&"out".parse().expect("a path"), Value::from(RecordId::new(if to_t2 { "t2" } else { "t1" }, to)));
+        v
+    })
 }
 
 /// Rows of `row()`, with a link `r` to a record of `t2` in most.
@@ -77,6 +88,11 @@ fn condition(with_links: bool) -> BoxedStrategy<E> {
         1 => Just(field("k").eq(param("p"))),
         1 => Just(field("k").eq(lit(1) + lit(1))),
         1 => (0i64..4).prop_map(move |v| if with_links { field("r.k").ge(lit(v)) } else { field("k").ge(lit(v)) }),
+        // Graph steps.
+        1 => (any::<bool>(), 0i64..2).prop_map(|(out, v)| {
+            let walk = if out { graph(true, "e", "t2") } else { graph(false, "e", "t1") };
+            call("array::len", [walk]).gt(lit(v))
+        }),
         // Correlated and uncorrelated subqueries as values.
         1 => (0i64..3).prop_map(|v| {
             let kids = subquery(Query::from("t2").value(field("id")).filter(field("k").eq(param("parent.k"))));
@@ -124,6 +140,9 @@ fn query() -> BoxedStrategy<Query> {
         // Correlated subqueries in the projection.
         Just(9),
         Just(10),
+        // Graph steps and FETCH.
+        Just(11),
+        Just(12),
     ];
     (from, prop::option::of(condition(true)), prop::option::of(condition(false)), shape, direction(), 0i64..4, 0i64..3)
         .prop_map(|(union, cond_t1, cond_any, shape, dir, limit, start)| {
@@ -158,6 +177,11 @@ fn query() -> BoxedStrategy<Query> {
                     subquery(Query::from("t2").value(field("s")).filter(field("k").eq(param("parent.k")))),
                     "kids",
                 ),
+                11 => {
+                    q.fields(["s"]).field_as(graph(true, "e", "t2"), "next").field_as(graph(false, "e", "t1"), "prev")
+                }
+                12 if !union => q.fetch("r"),
+                12 => q.fields(["k"]),
                 10 => q.fields(["k"]).field_as(
                     subquery(
                         Query::from("t2")
@@ -175,10 +199,15 @@ fn query() -> BoxedStrategy<Query> {
 
 /// `t1` and `t2` change streams, zipped into versions.
 fn streams() -> impl Strategy<Value = Vec<Vec<ChangeBatch>>> {
-    (change_stream_of("t1", linked_row(), 6, 7, 5), change_stream_of("t2", row(), 6, 7, 5)).prop_map(|(a, b)| {
-        let n = a.len().max(b.len());
-        (0..n).map(|i| [&a, &b].iter().filter_map(|s| s.get(i).cloned()).collect()).collect()
-    })
+    (
+        change_stream_of("t1", linked_row(), 6, 7, 5),
+        change_stream_of("t2", row(), 6, 7, 5),
+        change_stream_of("e", edge(), 8, 7, 4),
+    )
+        .prop_map(|(a, b, c)| {
+            let n = a.len().max(b.len()).max(c.len());
+            (0..n).map(|i| [&a, &b, &c].iter().filter_map(|s| s.get(i).cloned()).collect()).collect()
+        })
 }
 
 /// A rewrite pass, by name.
