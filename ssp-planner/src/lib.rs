@@ -1,13 +1,108 @@
 //! # ssp-planner
 //!
-//! Turns a live view, written in SurrealQL or with the typed builder, into an
-//! `ssp-ops` circuit: bind (names resolved and checked against an optional
-//! [`Schema`]), rewrite ([`rewrite`]), lower ([`lower()`]).
+//! Turns a live view, written in SurrealQL or with the typed [`builder`],
+//! into an `ssp-ops` circuit: [`bind`] resolves names and checks them against
+//! an optional [`Schema`], [`rewrite`] improves the logical plan, [`lower()`]
+//! makes the circuit's plan. [`plan`] runs all three.
 //!
-//! Every plan also runs on [`interpret`], a direct evaluator of the logical
-//! plan that shares nothing with the circuits but the meaning of single
-//! values; the test suite checks lowered circuits against it after every
-//! change.
+//! Every logical plan also runs on [`interpret`], a direct evaluator that
+//! shares nothing with the circuits but the meaning of single values; the
+//! test suite steps random lowered queries over random change streams and
+//! checks them against it after every change.
+//!
+//! ## Example
+//!
+//! ```
+//! use ssp_core::{ChangeBatch, Record, RecordId, Value, Version};
+//! use ssp_ops::{Circuit, Delta, Tables};
+//! use ssp_planner::builder::{Query, field, param};
+//! use ssp_planner::{Direction, Params, Schema, plan};
+//!
+//! // SELECT title, score FROM issue WHERE status = $status ORDER BY score DESC LIMIT 2
+//! let query = Query::from("issue")
+//!     .fields(["title", "score"])
+//!     .filter(field("status").eq(param("status")))
+//!     .order_by("score", Direction::Desc)
+//!     .limit(2);
+//! let planned = plan(&query.build(), &Schema::new(), &Params::new())?;
+//! let explain = planned.explain();
+//! # let expected = "logical plan:
+//! # Project title, score
+//! #   TopK ORDER BY score DESC, id ASC LIMIT 2
+//! #     Filter status = $status
+//! #       Scan issue
+//! # circuit:
+//! # #0 source issue
+//! # #1 filter status = $0 <- #0
+//! # #2 top-k order by score Desc, id Asc limit 2 start 0 <- #1
+//! # #3 map { title: title, score: score } <- #2
+//! # output #3
+//! # parameters:
+//! #   $0 = $status
+//! # ";
+//! # assert_eq!(explain, expected);
+//!
+//! // One circuit per parameter value, all sharing the plan.
+//! let params = Params::from([("status".into(), Value::from("open"))]);
+//! let mut tables = Tables::new();
+//! let (mut view, _) = Circuit::with_params(planned.lowered.plan.clone(), planned.lowered.bind(&params), &mut tables);
+//!
+//! let mut batch = ChangeBatch::new("issue", Version(1));
+//! for (key, status, score) in [(1, "open", 5), (2, "open", 9), (3, "closed", 7), (4, "open", 1)] {
+//!     let row: Value = format!("{{ title: 'issue {key}', status: '{status}', score: {score} }}").parse()?;
+//!     batch.insert(Record::new(RecordId::new("issue", key), Version(1), row))?;
+//! }
+//! let delta = Delta::from_batches([&batch]);
+//! tables.check(&delta)?;
+//! let change = view.step(&tables, &delta);
+//! tables.apply(&delta)?;
+//! assert_eq!(change.len(), 2);
+//! assert!(change.contains(&"{ title: 'issue 2', score: 9 }".parse::<Value>()?));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Its `EXPLAIN`:
+//!
+//! ```text
+//! logical plan:
+//! Project title, score
+//!   TopK ORDER BY score DESC, id ASC LIMIT 2
+//!     Filter status = $status
+//!       Scan issue
+//! circuit:
+//! #0 source issue
+//! #1 filter status = $0 <- #0
+//! #2 top-k order by score Desc, id Asc limit 2 start 0 <- #1
+//! #3 map { title: title, score: score } <- #2
+//! output #3
+//! parameters:
+//!   $0 = $status
+//! ```
+//!
+//! ## What a view may say
+//!
+//! | construct | maintained as |
+//! |---|---|
+//! | `WHERE` comparisons, `AND`/`OR`/`NOT`, arithmetic, `CONTAINS`/`INSIDE` and friends, [functions](ssp_ops::Func) | a filter |
+//! | `x IN (SELECT …)` / `NOT IN` (also inside `OR`) | a semi-join / anti-join |
+//! | a subquery as a value, correlated by `field = $parent.field` (projection or `WHERE`) | its rows grouped by the correlation key, collected in order, joined |
+//! | `author.name` where `author` is declared `record<user>`; `FETCH author` | a join with the linked table, keeping rows whose link dangles (`NONE`) |
+//! | `->edge->table`, `<-edge<-table` | a correlated subquery over the edge table, in edge order |
+//! | `GROUP BY` / `GROUP ALL` with `count()`, `math::sum`, `math::min`, `math::max`, `math::mean` | an aggregate |
+//! | `ORDER BY` with `LIMIT`/`START` | a top-k, ties broken by record id |
+//! | `FROM a, b` | a union |
+//!
+//! Refused with a typed [`PlanError`] naming the construct: non-deterministic
+//! functions (`time::now`, `rand::*`), `LIMIT` or `DESC` order inside a
+//! correlated subquery, graph paths of more than one edge, recursive paths,
+//! `<->`, `FROM $param`, computed fields without `AS`, fields neither grouped
+//! nor aggregated, more than three lookups in one clause.
+//!
+//! Known differences from SurrealDB, by design: a field path does not follow
+//! a record link the schema does not declare (declare it `record<table>`);
+//! an arithmetic or function error is `NONE` for that row instead of failing
+//! the whole query; `ORDER BY` without `LIMIT`/`START` is presentation (a
+//! view's output is a set).
 
 pub mod ast;
 mod bind;
