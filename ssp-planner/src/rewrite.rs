@@ -333,3 +333,95 @@ pub fn order_joins(rel: Rel, schema: &Schema) -> Rel {
     joins.sort_by(|a, b| estimate(a).total_cmp(&estimate(b)));
     joins.into_iter().fold(base, |input, (key, right, anti)| Rel::SemiJoin { input: Box::new(input), key, right, anti })
 }
+
+#[cfg(test)]
+mod tests {
+    use ssp_core::FieldPath;
+    use ssp_ops::{ArithOp, CmpOp};
+
+    use super::*;
+    use crate::schema::Stats;
+
+    fn scan(t: &str) -> Rel {
+        Rel::Scan { table: t.into() }
+    }
+
+    fn eq(field: &str, v: impl Into<Value>) -> Scalar {
+        Scalar::Cmp(CmpOp::Eq, Box::new(Scalar::field(field)), Box::new(Scalar::Lit(v.into())))
+    }
+
+    fn sub(t: &str) -> Rel {
+        Rel::Project { input: Box::new(scan(t)), proj: Proj::Value(Scalar::field("k")) }
+    }
+
+    #[test]
+    fn folding_evaluates_constants_and_drops_true_filters() {
+        let two = Scalar::Arith(ArithOp::Add, Box::new(Scalar::Lit(1.into())), Box::new(Scalar::Lit(1.into())));
+        let pred = Scalar::And(vec![
+            Scalar::Cmp(CmpOp::Eq, Box::new(Scalar::field("k")), Box::new(two)),
+            Scalar::Lit(Value::Bool(true)),
+        ]);
+        let folded = fold_constants(Rel::Filter { input: Box::new(scan("t")), pred });
+        assert_eq!(folded, Rel::Filter { input: Box::new(scan("t")), pred: Scalar::And(vec![eq("k", 2)]) });
+        let always = Rel::Filter { input: Box::new(scan("t")), pred: Scalar::Not(Box::new(Scalar::Lit(Value::None))) };
+        assert_eq!(fold_constants(always), scan("t"));
+    }
+
+    #[test]
+    fn unnesting_makes_semi_and_anti_joins() {
+        let member = |op, t: &str| {
+            Scalar::Member(op, Box::new(Scalar::field("k")), Box::new(Scalar::Subquery(Box::new(sub(t)))))
+        };
+        let pred = Scalar::And(vec![member(MemberOp::Inside, "a"), eq("s", "x"), member(MemberOp::NotInside, "b")]);
+        let out = unnest_subqueries(Rel::Filter { input: Box::new(scan("t")), pred });
+        let Rel::Filter { input, pred } = out else { panic!("the plain conjunct stays a filter: {out:?}") };
+        assert_eq!(pred, eq("s", "x"));
+        let Rel::SemiJoin { input, anti: true, .. } = *input else { panic!("NOT IN is an anti-join") };
+        assert!(matches!(*input, Rel::SemiJoin { anti: false, .. }));
+    }
+
+    #[test]
+    fn predicates_go_below_unions_and_semi_joins() {
+        let union = Rel::Union(vec![scan("a"), scan("b")]);
+        let pushed = push_predicates(Rel::Filter { input: Box::new(union), pred: eq("k", 1) });
+        let Rel::Union(branches) = pushed else { panic!("a union stays on top") };
+        assert!(branches.iter().all(|b| matches!(b, Rel::Filter { .. })));
+        let semi = Rel::SemiJoin {
+            input: Box::new(scan("a")),
+            key: Scalar::field("k"),
+            right: Box::new(sub("b")),
+            anti: false,
+        };
+        let pushed = push_predicates(Rel::Filter { input: Box::new(semi), pred: eq("k", 1) });
+        let Rel::SemiJoin { input, .. } = pushed else { panic!("the semi-join stays on top") };
+        assert!(matches!(*input, Rel::Filter { .. }));
+    }
+
+    #[test]
+    fn projections_go_into_union_branches() {
+        let proj = Proj::Value(Scalar::field("k"));
+        let pushed = push_projections(Rel::Project { input: Box::new(Rel::Union(vec![scan("a"), scan("b")])), proj });
+        let Rel::Union(branches) = pushed else { panic!("a union stays on top") };
+        assert!(branches.iter().all(|b| matches!(b, Rel::Project { .. })));
+    }
+
+    #[test]
+    fn the_most_selective_semi_join_runs_first() {
+        let mut schema = Schema::new();
+        schema.set_stats("t", Stats { rows: 1000, distinct: [("k".into(), 100), ("j".into(), 1000)].into() });
+        schema.set_stats("big", Stats { rows: 1000, distinct: Default::default() });
+        schema.set_stats("small", Stats { rows: 10, distinct: Default::default() });
+        let join = |input: Rel, key: &str, t: &str| Rel::SemiJoin {
+            input: Box::new(input),
+            key: Scalar::Field(FieldPath::field(key)),
+            right: Box::new(sub(t)),
+            anti: false,
+        };
+        // Written with the unselective join innermost; reordered, the
+        // selective one (10 of 1000 keys) is applied first.
+        let plan = join(join(scan("t"), "k", "big"), "j", "small");
+        let Rel::SemiJoin { input, right, .. } = order_joins(plan, &schema) else { panic!("still a chain") };
+        assert_eq!(right.tables(), vec!["big"]);
+        assert!(matches!(*input, Rel::SemiJoin { ref right, .. } if right.tables() == vec!["small"]));
+    }
+}
