@@ -33,12 +33,17 @@ impl Span {
         Span { start: clamp(start), end: clamp(end) }
     }
 
-    /// The smallest span holding both.
+    /// Whether this is [`Span::NONE`] (compared by value: `==` on spans is always true).
+    pub fn is_none(self) -> bool {
+        self.start == 0 && self.end == 0
+    }
+
+    /// The smallest span holding both ([`Span::NONE`] holds nothing).
     pub fn to(self, other: Span) -> Span {
-        if self == Span::NONE {
+        if self.is_none() {
             return other;
         }
-        if other == Span::NONE {
+        if other.is_none() {
             return self;
         }
         Span { start: self.start.min(other.start), end: self.end.max(other.end) }
@@ -61,6 +66,9 @@ impl PartialEq for Span {
         true
     }
 }
+
+/// Spans all being equal, this is an equivalence.
+impl Eq for Span {}
 
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -171,6 +179,7 @@ pub struct Expr {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     /// A literal value (numbers, strings, record ids, datetimes, `NONE`, ...).
+    /// Arrays and objects whose items are all literals parse as one literal.
     Literal(Value),
     /// A path: a field, a parameter, a record link, a graph traversal.
     Idiom(Idiom),
@@ -285,7 +294,9 @@ pub enum Part {
         span: Span,
     },
     /// A bounded recursion of a path: `.{min..max}(path)`, optionally with
-    /// `+collect` (every distinct node reached, rather than the last level).
+    /// `+collect` (every distinct node reached, rather than the last level):
+    /// `.{1..3+collect}(->knows->person)`. Without parentheses, the rest of
+    /// the path is repeated: `.{2}->knows->person`.
     Recurse {
         /// The fewest repetitions.
         min: u32,

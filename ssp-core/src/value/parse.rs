@@ -505,6 +505,48 @@ fn parse_uuid(s: &str) -> Result<uuid::Uuid, ParseError> {
     })
 }
 
+impl Value {
+    /// Parses one value literal at the very start of `input` and returns it
+    /// with the number of bytes it used; the rest of `input` is left unread.
+    ///
+    /// No whitespace is skipped before the literal, nor after it. This lets a
+    /// larger parser (such as `ssp-planner`'s query parser) read the literals
+    /// of a SurrealQL statement exactly as [`str::parse`] reads a lone value.
+    ///
+    /// ```
+    /// use ssp_core::Value;
+    /// let (v, used) = Value::parse_prefix("'a b' AND x")?;
+    /// assert_eq!((v, used), (Value::from("a b"), 5));
+    /// let (v, used) = Value::parse_prefix("1h30m)")?;
+    /// assert_eq!((v.to_string(), used), ("1h30m".to_owned(), 5));
+    /// assert!(Value::parse_prefix(" 1").is_err()); // no leading whitespace
+    /// # Ok::<(), ssp_core::ParseError>(())
+    /// ```
+    pub fn parse_prefix(input: &str) -> Result<(Value, usize), ParseError> {
+        let mut p = Parser::new(input);
+        let v = p.value_inner()?;
+        Ok((v, p.pos()))
+    }
+}
+
+impl RecordId {
+    /// Parses one record id (`table:key`) at the very start of `input` and
+    /// returns it with the number of bytes it used; the rest of `input` is
+    /// left unread. No whitespace is skipped.
+    ///
+    /// ```
+    /// use ssp_core::RecordId;
+    /// let (id, used) = RecordId::parse_prefix("user:⟨a b⟩->wrote")?;
+    /// assert_eq!((id.to_string(), used), ("user:`a b`".to_owned(), "user:⟨a b⟩".len()));
+    /// # Ok::<(), ssp_core::ParseError>(())
+    /// ```
+    pub fn parse_prefix(input: &str) -> Result<(RecordId, usize), ParseError> {
+        let mut p = Parser::new(input);
+        let id = p.record_id()?;
+        Ok((id, p.pos()))
+    }
+}
+
 impl FromStr for Value {
     type Err = ParseError;
 
@@ -514,5 +556,48 @@ impl FromStr for Value {
         let v = p.value()?;
         p.finish()?;
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_stop_where_the_literal_ends() {
+        let cases: [(&str, &str); 9] = [
+            ("'it''s", "'it'"),
+            ("\"q\\\"\" rest", "\"q\\\"\""),
+            ("-12 + 3", "-12"),
+            ("1.5f)", "1.5f"),
+            ("3dec,", "3dec"),
+            ("1..3", "1"),
+            ("d'2024-01-02T03:04:05Z' x", "d'2024-01-02T03:04:05Z'"),
+            ("[1, [2]] ]", "[1, [2]]"),
+            ("(1, 2) = p", "(1, 2)"),
+        ];
+        for (input, literal) in cases {
+            let (v, used) = Value::parse_prefix(input).unwrap();
+            assert_eq!(&input[..used], literal, "{input:?}");
+            assert_eq!(v, literal.parse::<Value>().unwrap(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_errors_are_at_their_place() {
+        let err = Value::parse_prefix("'open").unwrap_err();
+        assert_eq!((err.position, err.found), (5, None));
+        let err = Value::parse_prefix("u'nope' x").unwrap_err();
+        assert_eq!(err.position, 2);
+        assert!(Value::parse_prefix("name").is_err());
+    }
+
+    #[test]
+    fn record_id_prefixes() {
+        let (id, used) = RecordId::parse_prefix("t:[1, 'a'] AND").unwrap();
+        assert_eq!((id.to_string().as_str(), used), ("t:[1, 'a']", 10));
+        let (id, used) = RecordId::parse_prefix("`a b`:`x`.y").unwrap();
+        assert_eq!((id, used), (RecordId::new("a b", "x"), 9));
+        assert_eq!(RecordId::parse_prefix("t: 1").unwrap_err().position, 2);
     }
 }
