@@ -14,7 +14,7 @@ use ssp_core::{ChangeBatch, RecordId, Value, ZSet};
 use ssp_ops::{Circuit, Delta, Tables};
 use ssp_planner::builder::{E, Query, call, count, field, graph, lit, param, subquery};
 use ssp_planner::logical::Rel;
-use ssp_planner::{Direction, Kind, Params, Schema, TableDef, interpret_zset, plan, rewrite};
+use ssp_planner::{Direction, Kind, Params, Schema, TableDef, interpret_zset, parse, plan, rewrite};
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -227,7 +227,13 @@ fn check(query: Query, versions: &[Vec<ChangeBatch>], late: usize, p: i64) -> Re
     let schema = schema();
     let params: Params = BTreeMap::from([(SmolStr::from("p"), Value::from(p))]);
     let select = query.build();
-    let planned = plan(&select, &schema, &params).map_err(|e| TestCaseError::fail(format!("{e}\n{select:?}")))?;
+    let planned = plan(&select, &schema, &params).map_err(|e| TestCaseError::fail(format!("{e}\n{select}")))?;
+    // The same query as SurrealQL text plans identically.
+    let text = select.to_string();
+    let parsed = parse(&text).map_err(|e| TestCaseError::fail(format!("{}\n{text}", e.display_with(&text))))?;
+    let from_text = plan(&parsed, &schema, &params).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+    prop_assert_eq!(&from_text.bound, &planned.bound, "the text {} plans differently", text);
+    prop_assert_eq!(&*from_text.lowered.plan, &*planned.lowered.plan);
     let slots = planned.lowered.bind(&params);
     let mut tables = Tables::new();
     let (mut circuit, initial) = Circuit::with_params(planned.lowered.plan.clone(), slots.clone(), &mut tables);

@@ -205,3 +205,39 @@ fn what_cannot_be_maintained_is_rejected() {
     let correlated = subquery(Query::from("user").value(field("id")).filter(field("id").eq(param("parent.author"))));
     assert!(plan(&Query::from("issue").field_as(correlated, "who").build(), &s, &Params::new()).is_ok());
 }
+
+#[test]
+fn builder_and_text_plan_identically() {
+    let s = schema();
+    let text = "SELECT title, score FROM issue WHERE status = $status AND score > 10 ORDER BY score DESC LIMIT 10";
+    let built = Query::from("issue")
+        .fields(["title", "score"])
+        .filter(field("status").eq(param("status")).and(field("score").gt(lit(10))))
+        .order_by("score", Direction::Desc)
+        .limit(10);
+    let parsed = ssp_planner::parse(text).expect("a query");
+    assert_eq!(parsed, built.clone().build());
+    let params = Params::new();
+    let (a, b) = (plan(&parsed, &s, &params).expect("a plan"), plan(&built.build(), &s, &params).expect("a plan"));
+    assert_eq!(a.bound, b.bound);
+    assert_eq!(a.optimized, b.optimized);
+    assert_eq!(a.lowered.plan, b.lowered.plan);
+}
+
+#[test]
+fn planning_errors_point_into_the_text() {
+    let s = schema();
+    let cases = [
+        ("SELECT * FROM issue WHERE colour = 'red'", "colour"),
+        ("SELECT * FROM nope", "nope"),
+        ("SELECT * FROM issue WHERE score = 'high'", "score = 'high'"),
+        ("SELECT * FROM issue WHERE time::now() > 1", "time::now()"),
+        ("SELECT title, score * 2 FROM issue", "score * 2"),
+        ("SELECT * FROM issue WHERE ->a->b->c->d", "->c"),
+    ];
+    for (text, at) in cases {
+        let parsed = ssp_planner::parse(text).expect("a query");
+        let err = bind(&parsed, &s).expect_err(text);
+        assert_eq!(err.span.text(text), at, "{text}: {err}");
+    }
+}
