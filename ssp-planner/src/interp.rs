@@ -37,6 +37,21 @@ pub fn interpret_zset(rel: &Rel, tables: &Tables, params: &Params) -> ZSet<Value
     out
 }
 
+/// The records the rows of `rel` show, each once: the records the rows come
+/// from, the records their links reach, and the rows of their subqueries
+/// (before the subqueries' projections). Empty for a grouped plan, whose
+/// rows are computed. See [`Lowered::records`](crate::Lowered::records).
+pub fn interpret_records(rel: &Rel, tables: &Tables, params: &Params) -> ZSet<Value> {
+    let db = Db::new(tables, &rel.tables());
+    let mut out = ZSet::new();
+    for record in db.records(rel, &Ctx { parent: None, params }) {
+        if out.weight(&record) == 0 {
+            out.update(record, 1);
+        }
+    }
+    out
+}
+
 /// The tables, each as its records in id order, and by id.
 struct Db {
     rows: HashMap<SmolStr, Vec<Value>>,
@@ -142,6 +157,51 @@ impl Db {
                 rows.into_iter().skip(start).take(limit).map(|(_, row)| row).collect()
             }
             Rel::Union(inputs) => inputs.iter().flat_map(|r| self.rel(r, ctx)).collect(),
+        }
+    }
+
+    fn records(&self, rel: &Rel, ctx: &Ctx<'_>) -> Vec<Value> {
+        match rel {
+            Rel::Union(inputs) => inputs.iter().flat_map(|r| self.records(r, ctx)).collect(),
+            Rel::Project { input, proj } if crate::lower::shows_records(input) => {
+                let rows = self.rel(input, ctx);
+                let mut out = rows.clone();
+                let scalars: Vec<&Scalar> = match proj {
+                    Proj::Value(e) => vec![e],
+                    Proj::Fields { fields, .. } => fields.iter().map(|(_, e)| e).collect(),
+                };
+                for row in &rows {
+                    for s in &scalars {
+                        self.reached(s, row, ctx, &mut out);
+                    }
+                }
+                out
+            }
+            rel if crate::lower::shows_records(rel) => self.rel(rel, ctx),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The records `e`, evaluated against `row`, reaches through links and
+    /// subqueries (not counting those inside subqueries).
+    fn reached(&self, e: &Scalar, row: &Value, ctx: &Ctx<'_>, out: &mut Vec<Value>) {
+        match e {
+            Scalar::Link { field, table, .. } => {
+                if let Value::RecordId(id) = row.pick(field)
+                    && id.table() == table
+                    && let Some(record) = self.by_id.get(&Value::RecordId(id))
+                {
+                    out.push(record.clone());
+                }
+            }
+            Scalar::Subquery(sub) => {
+                let rows = match &**sub {
+                    Rel::Project { input, .. } => &**input,
+                    other => other,
+                };
+                out.extend(self.rel(rows, &Ctx { parent: Some(row), params: ctx.params }));
+            }
+            other => other.children().into_iter().for_each(|c| self.reached(c, row, ctx, out)),
         }
     }
 

@@ -37,6 +37,11 @@
 //! # #2 top-k order by score Desc, id Asc limit 2 start 0 <- #1
 //! # #3 map { title: title, score: score } <- #2
 //! # output #3
+//! # records circuit:
+//! # #0 source issue
+//! # #1 filter status = $0 <- #0
+//! # #2 top-k order by score Desc, id Asc limit 2 start 0 <- #1
+//! # output #2
 //! # parameters:
 //! #   $0 = $status
 //! # ";
@@ -61,7 +66,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Its `EXPLAIN`:
+//! Its `EXPLAIN`: the optimized logical plan, the circuit of the view's
+//! rows, and the circuit of the records they show (what a client holds and
+//! its client view record tracks, by id and version):
 //!
 //! ```text
 //! logical plan:
@@ -75,6 +82,11 @@
 //! #2 top-k order by score Desc, id Asc limit 2 start 0 <- #1
 //! #3 map { title: title, score: score } <- #2
 //! output #3
+//! records circuit:
+//! #0 source issue
+//! #1 filter status = $0 <- #0
+//! #2 top-k order by score Desc, id Asc limit 2 start 0 <- #1
+//! output #2
 //! parameters:
 //!   $0 = $status
 //! ```
@@ -159,11 +171,13 @@ pub mod strategies;
 
 pub use crate::bind::bind;
 pub use crate::error::{PlanError, PlanErrorKind};
-pub use crate::interp::{Params, interpret, interpret_zset};
+pub use crate::interp::{Params, interpret, interpret_records, interpret_zset};
 pub use crate::lower::{Lowered, ParamSlot, lower};
 pub use crate::parse::{ParseError, ParseErrorKind, parse};
 pub use crate::schema::{Kind, Schema, Stats, TableDef};
 pub mod builder;
+
+use std::sync::Arc;
 
 pub use ssp_ops::Direction;
 
@@ -196,6 +210,19 @@ impl Planned {
         out.push_str(&self.lowered.plan.to_string());
         if !out.ends_with('\n') {
             out.push('\n');
+        }
+        match &self.lowered.records {
+            Some(records) if Arc::ptr_eq(records, &self.lowered.plan) => {
+                out.push_str("records: the rows themselves\n");
+            }
+            Some(records) => {
+                out.push_str("records circuit:\n");
+                out.push_str(&records.to_string());
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            None => out.push_str("records: none (computed rows)\n"),
         }
         if !self.lowered.slots.is_empty() {
             out.push_str("parameters:\n");

@@ -29,9 +29,15 @@ pub struct ParamSlot {
 /// A lowered view: the circuit's plan and what each parameter slot holds.
 #[derive(Clone, Debug)]
 pub struct Lowered {
-    /// The plan, shared by every circuit of this shape.
+    /// The plan of the view's rows, shared by every circuit of this shape.
     pub plan: Arc<Plan>,
-    /// Slot `i` of the plan's parameters.
+    /// The plan of the records the view's rows show (`None` for a grouped
+    /// view, whose rows are computed): the records the rows come from, the
+    /// records their links reach and `FETCH` brings, and the rows of their
+    /// subqueries, each once. This is what a client holds and a CVR tracks,
+    /// by id and version. It shares the slots of [`Lowered::plan`].
+    pub records: Option<Arc<Plan>>,
+    /// Slot `i` of the plans' parameters.
     pub slots: Vec<ParamSlot>,
 }
 
@@ -57,9 +63,34 @@ impl Lowered {
 pub fn lower(rel: &Rel, params: &Params) -> Result<Lowered, PlanError> {
     let mut cx = Lowering { b: PlanBuilder::new(), slots: Vec::new(), params };
     let out = cx.rel(rel)?;
-    let plan =
-        cx.b.build(out).map_err(|e| PlanError::unsupported(format!("this plan ({e})"), "", Default::default()))?;
-    Ok(Lowered { plan: Arc::new(plan), slots: cx.slots })
+    let build_error =
+        |e: ssp_ops::BuildError| PlanError::unsupported(format!("this plan ({e})"), "", Default::default());
+    let plan = std::mem::take(&mut cx.b).build(out).map_err(build_error)?;
+    let plan = Arc::new(plan);
+    // A view of whole records shows exactly its rows: one plan serves both.
+    let records = if shows_records(rel) {
+        Some(plan.clone())
+    } else {
+        match cx.records(rel)? {
+            Some((node, distinct)) => {
+                let node = if distinct { cx.b.distinct(node) } else { node };
+                Some(Arc::new(std::mem::take(&mut cx.b).build(node).map_err(build_error)?))
+            }
+            None => None,
+        }
+    };
+    Ok(Lowered { plan, records, slots: cx.slots })
+}
+
+/// Whether the rows of `rel` are records of its tables (not projected or
+/// computed).
+pub(crate) fn shows_records(rel: &Rel) -> bool {
+    match rel {
+        Rel::Scan { .. } => true,
+        Rel::Filter { input, .. } | Rel::SemiJoin { input, .. } | Rel::TopK { input, .. } => shows_records(input),
+        Rel::Union(inputs) => inputs.iter().all(shows_records),
+        Rel::Project { .. } | Rel::Aggregate { .. } => false,
+    }
 }
 
 /// The most lookups one clause may make (each doubles the branches).
@@ -259,6 +290,88 @@ impl Lowering<'_> {
         }
     }
 
+    /// The records the rows of `rel` show (see [`Lowered::records`]), if its
+    /// rows show any.
+    fn records(&mut self, rel: &Rel) -> Result<Option<(NodeId, bool)>, PlanError> {
+        match rel {
+            Rel::Union(inputs) => {
+                let mut acc: Option<(NodeId, bool)> = None;
+                for input in inputs {
+                    if let Some((n, d)) = self.records(input)? {
+                        acc = Some(match acc {
+                            Some((a, da)) => (self.b.union(a, n), da || d),
+                            None => (n, d),
+                        });
+                    }
+                }
+                Ok(acc)
+            }
+            Rel::Project { input, proj } if shows_records(input) => {
+                let main = self.rel(input)?;
+                let scalars: Vec<&Scalar> = match proj {
+                    Proj::Value(e) => vec![e],
+                    Proj::Fields { fields, .. } => fields.iter().map(|(_, e)| e).collect(),
+                };
+                let mut lookups = Vec::new();
+                for s in scalars {
+                    collect_lookups(s, &mut lookups);
+                }
+                // Records reached through lookups may repeat each other or
+                // the rows' own: then the union needs a distinct.
+                let mut acc = (main, false);
+                for lookup in lookups {
+                    let reached = match lookup {
+                        Scalar::Link { field, table, .. } => {
+                            let target = self.b.source(table);
+                            self.b.semi_join(target, main, Expr::field("id"), Expr::Field(field.clone()))
+                        }
+                        Scalar::Subquery(sub) => self.subquery_records(sub, main)?,
+                        _ => continue,
+                    };
+                    acc = (self.b.union(acc.0, reached), true);
+                }
+                Ok(Some(acc))
+            }
+            rel if shows_records(rel) => Ok(Some((self.rel(rel)?, false))),
+            _ => Ok(None),
+        }
+    }
+
+    /// The records a subquery shows for the rows of `parents`: its rows
+    /// (before its projection) whose correlation key some parent has.
+    fn subquery_records(&mut self, sub: &Rel, parents: NodeId) -> Result<NodeId, PlanError> {
+        let rows = match sub {
+            Rel::Project { input, proj } => {
+                let mut inner = Vec::new();
+                match proj {
+                    Proj::Value(e) => collect_lookups(e, &mut inner),
+                    Proj::Fields { fields, .. } => fields.iter().for_each(|(_, e)| collect_lookups(e, &mut inner)),
+                }
+                if !inner.is_empty() {
+                    return Err(PlanError::unsupported(
+                        "a record link or subquery inside a subquery's fields",
+                        "select the linked records with their own subquery",
+                        Default::default(),
+                    ));
+                }
+                &**input
+            }
+            other => other,
+        };
+        let (outer, rows, inner) = self.correlation(rows)?;
+        let rows = self.rel(&rows)?;
+        Ok(match (outer, inner) {
+            (Some(outer), Some(inner)) => {
+                let inner = self.expr(&inner, &Frame::default())?;
+                self.b.semi_join(rows, parents, inner, Expr::Field(outer))
+            }
+            _ => {
+                let yes = Expr::Lit(Value::Bool(true));
+                self.b.semi_join(rows, parents, yes.clone(), yes)
+            }
+        })
+    }
+
     /// `LIMIT`/`START` as a number, fixed at planning time.
     fn bound(&self, e: &Scalar, clause: &'static str) -> Result<usize, PlanError> {
         let v = match e {
@@ -365,42 +478,90 @@ impl Lowering<'_> {
     /// a parent row, the grouped node and its key. An uncorrelated subquery
     /// is one group that every row looks up.
     fn nested(&mut self, sub: &Rel) -> Result<(Option<FieldPath>, NodeId, Expr), PlanError> {
-        let unsupported = |what: &str, hint: &str| PlanError::unsupported(what, hint, Default::default());
         let (proj, rest) = match sub {
             Rel::Project { input, proj } => (Some(proj), &**input),
             other => (None, other),
         };
-        let (order, rest) = match rest {
+        let order = match rest {
+            Rel::TopK { order, .. } => order.iter().map(|(e, _)| e.clone()).collect(),
+            _ => vec![Scalar::field("id")],
+        };
+        let (outer, rows, inner) = self.correlation(rest)?;
+        let proj_reads_parent = match proj {
+            Some(Proj::Value(e)) => reads_parent(e),
+            Some(Proj::Fields { fields, .. }) => fields.iter().any(|(_, e)| reads_parent(e)),
+            None => false,
+        };
+        if proj_reads_parent || order.iter().any(reads_parent) {
+            return Err(PlanError::unsupported(
+                "$parent in a subquery's fields",
+                "correlate in the subquery's WHERE",
+                Default::default(),
+            ));
+        }
+        let rows = self.rel(&rows)?;
+        let plain = Frame::default();
+        let item = match proj {
+            None => Expr::Row,
+            Some(Proj::Value(e)) => self.expr(e, &plain)?,
+            Some(Proj::Fields { all, omit, fields }) => {
+                let set = fields.iter().map(|(p, e)| Ok((p.clone(), self.expr(e, &plain)?)));
+                Expr::Patch {
+                    base: Box::new(if *all { Expr::Row } else { Expr::Lit(Value::Object(Object::new())) }),
+                    set: set.collect::<Result<_, PlanError>>()?,
+                    omit: omit.clone(),
+                }
+            }
+        };
+        let order = Expr::Array(order.iter().map(|e| self.expr(e, &plain)).collect::<Result<_, _>>()?);
+        let collect = AggFn::Collect(Expr::Array(vec![order, item]));
+        Ok(match (outer, inner) {
+            (Some(outer), Some(inner)) => {
+                let inner = self.expr(&inner, &plain)?;
+                let grouped = self.b.aggregate(rows, vec![("k".into(), inner)], vec![("v".into(), collect)]);
+                (Some(outer), grouped, Expr::field("k"))
+            }
+            _ => {
+                let grouped = self.b.aggregate(rows, vec![], vec![("v".into(), collect)]);
+                (None, grouped, Expr::Lit(Value::Bool(true)))
+            }
+        })
+    }
+
+    /// The rows of a subquery (below its projection) apart from their
+    /// correlation: `(outer, rows, inner)` where the subquery keeps the
+    /// `rows` whose `inner` equals the parent's `outer` (both `None` when it
+    /// is not correlated). An ascending `ORDER BY` without `LIMIT`/`START`
+    /// only orders the rows, and is left to the caller.
+    fn correlation(&self, rows: &Rel) -> Result<(Option<FieldPath>, Rel, Option<Scalar>), PlanError> {
+        let unsupported = |what: &str, hint: &str| PlanError::unsupported(what, hint, Default::default());
+        let rest = match rows {
             Rel::TopK { input, order, limit: None, start: None } => {
                 if order.iter().any(|(_, d)| *d == Direction::Desc) {
                     return Err(unsupported("ORDER BY … DESC in a subquery", "order the subquery's rows ascending"));
                 }
-                (order.iter().map(|(e, _)| e.clone()).collect(), &**input)
+                &**input
             }
             Rel::TopK { .. } => {
                 return Err(unsupported("LIMIT or START in a subquery", "select the subquery's rows without them"));
             }
-            other => (vec![Scalar::field("id")], other),
+            other => other,
         };
-        // The correlation: one conjunct `inner = $parent.outer`.
         let (source, conds) = match rest {
             Rel::Filter { input, pred } => (&**input, pred.clone().conjuncts()),
             other => (other, vec![]),
         };
-        let mut outer = None;
+        let mut correlation = None;
         let mut kept = Vec::new();
         for c in conds {
-            let reads_parent = c.any(&mut |s| matches!(s, Scalar::Parent(_)));
-            if !reads_parent {
+            if !reads_parent(&c) {
                 kept.push(c);
                 continue;
             }
-            match (&c, outer.is_some()) {
+            match (&c, correlation.is_some()) {
                 (Scalar::Cmp(ssp_ops::CmpOp::Eq, a, b), false) => match (&**a, &**b) {
-                    (Scalar::Parent(p), inner) | (inner, Scalar::Parent(p))
-                        if !inner.any(&mut |s| matches!(s, Scalar::Parent(_))) =>
-                    {
-                        outer = Some((p.clone(), inner.clone()));
+                    (Scalar::Parent(p), inner) | (inner, Scalar::Parent(p)) if !reads_parent(inner) => {
+                        correlation = Some((p.clone(), inner.clone()));
                     }
                     _ => return Err(unsupported("this use of $parent", "correlate with `field = $parent.field`")),
                 },
@@ -412,45 +573,17 @@ impl Lowering<'_> {
                 }
             }
         }
-        let proj_reads_parent = match proj {
-            Some(Proj::Value(e)) => reads_parent(e),
-            Some(Proj::Fields { fields, .. }) => fields.iter().any(|(_, e)| reads_parent(e)),
-            None => false,
-        };
-        if proj_reads_parent || order.iter().any(reads_parent) {
-            return Err(unsupported("$parent in a subquery's fields", "correlate in the subquery's WHERE"));
+        if reads_parent_rel(source) {
+            return Err(unsupported("$parent below a subquery's WHERE", "correlate in the subquery's own WHERE"));
         }
         let rows = if kept.is_empty() {
             source.clone()
         } else {
             Rel::Filter { input: Box::new(source.clone()), pred: Scalar::all(kept) }
         };
-        let rows = self.rel(&rows)?;
-        let item = match proj {
-            None => Expr::Row,
-            Some(Proj::Value(e)) => self.expr(e, &Frame::default())?,
-            Some(Proj::Fields { all, omit, fields }) => Expr::Patch {
-                base: Box::new(if *all { Expr::Row } else { Expr::Lit(Value::Object(Object::new())) }),
-                set: fields.iter().map(|(p, e)| Ok((p.clone(), self.expr(e, &Frame::default())?))).collect::<Result<
-                    _,
-                    PlanError,
-                >>(
-                )?,
-                omit: omit.clone(),
-            },
-        };
-        let order = Expr::Array(order.iter().map(|e| self.expr(e, &Frame::default())).collect::<Result<_, _>>()?);
-        let collect = AggFn::Collect(Expr::Array(vec![order, item]));
-        Ok(match outer {
-            Some((outer, inner)) => {
-                let inner = self.expr(&inner, &Frame::default())?;
-                let grouped = self.b.aggregate(rows, vec![("k".into(), inner)], vec![("v".into(), collect)]);
-                (Some(outer), grouped, Expr::field("k"))
-            }
-            None => {
-                let grouped = self.b.aggregate(rows, vec![], vec![("v".into(), collect)]);
-                (None, grouped, Expr::Lit(Value::Bool(true)))
-            }
+        Ok(match correlation {
+            Some((outer, inner)) => (Some(outer), rows, Some(inner)),
+            None => (None, rows, None),
         })
     }
 
@@ -544,6 +677,13 @@ fn collect_lookups<'a>(s: &'a Scalar, out: &mut Vec<&'a Scalar>) {
         }
         _ => s.children().into_iter().for_each(|c| collect_lookups(c, out)),
     }
+}
+
+/// Whether the rows of `rel` read `$parent` anywhere (a correlation below a
+/// subquery's top filter, which the lowering does not decorrelate).
+fn reads_parent_rel(rel: &Rel) -> bool {
+    rel.scalars().into_iter().any(|s| matches!(s, Scalar::Parent(_)) || s.children().into_iter().any(reads_parent))
+        || rel.inputs().into_iter().any(reads_parent_rel)
 }
 
 fn reads_parent(e: &Scalar) -> bool {

@@ -239,6 +239,10 @@ fn check(query: Query, versions: &[Vec<ChangeBatch>], late: usize, p: i64) -> Re
     let (mut circuit, initial) = Circuit::with_params(planned.lowered.plan.clone(), slots.clone(), &mut tables);
     prop_assert!(initial.is_empty());
     let mut view: ZSet<Value> = ZSet::new();
+    let mut records = planned.lowered.records.as_ref().map(|plan| {
+        let (circuit, initial) = Circuit::with_params(plan.clone(), slots.clone(), &mut tables);
+        (circuit, initial)
+    });
     let mut late_view: Option<(Circuit, ZSet<Value>)> = None;
     for (step, batches) in versions.iter().enumerate() {
         if step == late {
@@ -248,6 +252,7 @@ fn check(query: Query, versions: &[Vec<ChangeBatch>], late: usize, p: i64) -> Re
         tables.check(&delta).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let change = circuit.step(&tables, &delta);
         let late_change = late_view.as_mut().map(|(c, _)| c.step(&tables, &delta));
+        let records_change = records.as_mut().map(|(c, _)| c.step(&tables, &delta));
         tables.apply(&delta).map_err(|e| TestCaseError::fail(e.to_string()))?;
         view += &change;
         let expected = interpret_zset(&planned.bound, &tables, &params);
@@ -264,6 +269,14 @@ fn check(query: Query, versions: &[Vec<ChangeBatch>], late: usize, p: i64) -> Re
         }
         prop_assert_eq!(&interpret_zset(&planned.optimized, &tables, &params), &expected, "optimized plan");
         prop_assert_eq!(&view, &expected, "after version {}:\n{}", step, planned.explain());
+        let expected_records = ssp_planner::interpret_records(&planned.bound, &tables, &params);
+        match (records.as_mut(), records_change) {
+            (Some((_, held)), Some(change)) => {
+                *held += &change;
+                prop_assert_eq!(&*held, &expected_records, "records after version {}:\n{}", step, planned.explain());
+            }
+            _ => prop_assert!(expected_records.is_empty(), "a grouped view shows no records"),
+        }
         if let (Some((_, lv)), Some(lc)) = (late_view.as_mut(), late_change) {
             *lv += &lc;
             prop_assert_eq!(&*lv, &expected, "late circuit after version {}", step);

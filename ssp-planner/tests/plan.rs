@@ -37,6 +37,7 @@ circuit:
 #1 filter status = $0 <- #0
 #2 top-k order by score Desc, id Asc limit 10 start 0 <- #1
 output #2
+records: the rows themselves
 parameters:
   $0 = $status
 "
@@ -59,6 +60,7 @@ circuit:
 #0 source issue
 #1 aggregate by [status] computing [n, total] <- #0
 output #1
+records: none (computed rows)
 "
     );
 }
@@ -88,6 +90,14 @@ circuit:
 #5 semi-join on author = $this <- #1, #4
 #6 map { title: title } <- #5
 output #6
+records circuit:
+#0 source issue
+#1 filter score > 3 <- #0
+#2 source user
+#3 filter age >= 18 <- #2
+#4 map id <- #3
+#5 semi-join on author = $this <- #1, #4
+output #5
 "
     );
 }
@@ -109,6 +119,13 @@ circuit:
 #5 map { title: title, by: NONE } <- #3
 #6 union <- #4, #5
 output #6
+records circuit:
+#0 source issue
+#1 source user
+#2 semi-join on id = author <- #1, #0
+#3 union <- #0, #2
+#4 distinct <- #3
+output #4
 "
     );
 }
@@ -135,6 +152,13 @@ circuit:
 #5 map id <- #4
 #6 union <- #2, #5
 output #6
+records circuit:
+#0 source issue
+#1 filter id != NONE <- #0
+#2 source user
+#3 filter id != NONE <- #2
+#4 union <- #1, #3
+output #4
 "
     );
 }
