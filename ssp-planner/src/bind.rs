@@ -359,6 +359,13 @@ impl<'a> Binder<'a> {
                     _ => Ok(Scalar::Param { name: name.clone(), path }),
                 }
             }
+            Part::Field(name, span) if matches!(rest.as_slice(), [Part::Recurse { .. }]) => {
+                self.check_field(name, scope, *span)?;
+                let [Part::Recurse { min, max, collect, path, span }] = rest.as_slice() else {
+                    return Err(PlanError::unsupported("this path", "", idiom.span));
+                };
+                self.recursion(FieldPath::field(name.clone()), *min, *max, *collect, path, *span)
+            }
             Part::Field(name, span) => {
                 self.check_field(name, scope, *span)?;
                 let link = self.table_def(scope).and_then(|d| d.fields.get(name)).and_then(Kind::link_table);
@@ -456,6 +463,61 @@ impl<'a> Binder<'a> {
             start: None,
         };
         Ok(Scalar::Subquery(Box::new(Rel::Project { input: Box::new(ordered), proj: Proj::Value(value) })))
+    }
+
+    /// A bounded recursion of one graph step from the record at `start`,
+    /// `start.{1..max+collect}(->edge->table)`: the distinct records it
+    /// reaches, maintained by the fixpoint operator.
+    fn recursion(
+        &self,
+        start: FieldPath,
+        min: u32,
+        max: Option<u32>,
+        collect: bool,
+        path: &ast::Idiom,
+        span: Span,
+    ) -> Result<Scalar, PlanError> {
+        if !collect {
+            return Err(PlanError::unsupported(
+                "a recursion without `+collect`",
+                "collect the records reached with `{1..n+collect}`",
+                span,
+            ));
+        }
+        if min != 1 {
+            return Err(PlanError::unsupported(
+                "a recursion from a depth other than 1",
+                "SurrealDB's `+collect` from a later depth depends on its walk order; start at 1",
+                span,
+            ));
+        }
+        let max = max.unwrap_or(ssp_ops::MAX_REACH_DEPTH);
+        if max == 0 || max > ssp_ops::MAX_REACH_DEPTH {
+            return Err(PlanError::unsupported(format!("a recursion depth of {max}"), "use 1 to 256", span));
+        }
+        let step = |p: &Part| match p {
+            Part::Graph { dir, tables, .. } => match tables.as_slice() {
+                [t] => Some((*dir, t.clone())),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (Some((dir, edge)), Some((dir2, table)), 2) =
+            (path.parts.first().and_then(step), path.parts.get(1).and_then(step), path.parts.len())
+        else {
+            return Err(PlanError::unsupported(
+                "this recursive path",
+                "repeat one graph step, `(->edge->table)`",
+                path.span,
+            ));
+        };
+        let (from, to) = match (dir, dir2) {
+            (ast::GraphDir::Out, ast::GraphDir::Out) => ("in", "out"),
+            (ast::GraphDir::In, ast::GraphDir::In) => ("out", "in"),
+            _ => return Err(PlanError::unsupported("this recursive path", "step one way, `->` or `<-`", path.span)),
+        };
+        self.check_table(&edge, path.span)?;
+        Ok(Scalar::Reach { start, edge, from: from.into(), to: to.into(), table, max })
     }
 
     /// `FETCH field`: the output's link `field` replaced by the record it

@@ -54,9 +54,23 @@ pub fn call(name: &str, args: impl IntoIterator<Item = E>) -> E {
 /// A graph step, `->edge->table` (or `<-edge<-table` if not `out`): the
 /// records reached through the edges of one table.
 pub fn graph(out: bool, edge: &str, table: &str) -> E {
+    E(ast::Expr::new(ExprKind::Idiom(graph_idiom(out, edge, table))))
+}
+
+fn graph_idiom(out: bool, edge: &str, table: &str) -> Idiom {
     let dir = if out { GraphDir::Out } else { GraphDir::In };
     let step = |t: &str| Part::Graph { dir, tables: vec![t.into()], span: Span::NONE };
-    E(ast::Expr::new(ExprKind::Idiom(Idiom { parts: vec![step(edge), step(table)], span: Span::NONE })))
+    Idiom { parts: vec![step(edge), step(table)], span: Span::NONE }
+}
+
+/// A bounded recursion of a graph step from the record in `field`,
+/// `field.{1..max+collect}(->edge->table)` (`<-edge<-table` if not `out`):
+/// the distinct records reached in 1 to `max` steps.
+pub fn reach(field: &str, max: u32, out: bool, edge: &str, table: &str) -> E {
+    let path = graph_idiom(out, edge, table);
+    let mut parts = idiom(field).parts;
+    parts.push(Part::Recurse { min: 1, max: Some(max), collect: true, path: Box::new(path), span: Span::NONE });
+    E(ast::Expr::new(ExprKind::Idiom(Idiom { parts, span: Span::NONE })))
 }
 
 /// `count()`.

@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use smol_str::SmolStr;
-use ssp_core::{Object, Value, ZSet};
+use ssp_core::{FieldPath, Object, Value, ZSet};
 use ssp_ops::{AggFn, Direction, Expr, Tables, arith, neg, truthy};
 
 use crate::logical::{Agg, Proj, Rel, Scalar};
@@ -205,6 +205,39 @@ impl Db {
         }
     }
 
+    /// A breadth-first walk from `start`: the distinct records reached in 1
+    /// to `max` steps, in id order.
+    fn reach(&self, start: Value, edge: &str, from: &FieldPath, to: &FieldPath, table: &str, max: u32) -> Value {
+        let edges = self.rows.get(edge).map(Vec::as_slice).unwrap_or_default();
+        let step = |node: &Value| -> Vec<Value> {
+            edges
+                .iter()
+                .filter(|e| e.pick(from) == *node)
+                .map(|e| e.pick(to))
+                .filter(|n| matches!(n, Value::RecordId(id) if id.table() == table))
+                .collect()
+        };
+        let mut reached: std::collections::BTreeSet<Value> = std::collections::BTreeSet::new();
+        let mut expanded: std::collections::BTreeSet<Value> = std::collections::BTreeSet::from([start.clone()]);
+        let mut frontier = vec![start];
+        for _ in 0..max {
+            let mut next = Vec::new();
+            for node in &frontier {
+                for n in step(node) {
+                    reached.insert(n.clone());
+                    if expanded.insert(n.clone()) {
+                        next.push(n);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        Value::Array(reached.into_iter().collect())
+    }
+
     fn project(&self, proj: &Proj, row: &Value, ctx: &Ctx<'_>) -> Value {
         match proj {
             Proj::Value(e) => self.scalar(e, row, ctx),
@@ -252,6 +285,14 @@ impl Db {
                 }
                 _ => Value::None,
             },
+            Scalar::Reach { start, edge, from, to, table, max } => self.reach(
+                row.pick(start),
+                edge,
+                &FieldPath::field(from.clone()),
+                &FieldPath::field(to.clone()),
+                table,
+                *max,
+            ),
             Scalar::Cmp(op, a, b) => Value::Bool(op.test(&eval(a), &eval(b))),
             Scalar::Member(op, a, b) => Value::Bool(op.test(&eval(a), &eval(b))),
             Scalar::And(es) => Value::Bool(es.iter().all(|e| truthy(&eval(e)))),

@@ -140,21 +140,23 @@
 //! | a subquery as a value, correlated by `field = $parent.field` (projection or `WHERE`) | its rows grouped by the correlation key, collected in order, joined |
 //! | `author.name` where `author` is declared `record<user>`; `FETCH author` | a join with the linked table, keeping rows whose link dangles (`NONE`) |
 //! | `->edge->table`, `<-edge<-table` | a correlated subquery over the edge table, in edge order |
+//! | `id.{1..n+collect}(->edge->table)` | the fixpoint operator (reachability), its records in id order |
 //! | `GROUP BY` / `GROUP ALL` with `count()`, `math::sum`, `math::min`, `math::max`, `math::mean` | an aggregate |
 //! | `ORDER BY` with `LIMIT`/`START` | a top-k, ties broken by record id |
 //! | `FROM a, b` | a union |
 //!
 //! Refused with a typed [`PlanError`] naming the construct: non-deterministic
 //! functions (`time::now`, `rand::*`), `LIMIT` or `DESC` order inside a
-//! correlated subquery, graph paths of more than one edge, recursive paths,
-//! `<->`, `FROM $param`, computed fields without `AS`, fields neither grouped
+//! correlated subquery, graph paths of more than one edge, recursions without
+//! `+collect` or from a depth other than 1, `<->`, `FROM $param`, computed fields without `AS`, fields neither grouped
 //! nor aggregated, more than three lookups in one clause.
 //!
 //! Known differences from SurrealDB, by design: a field path does not follow
 //! a record link the schema does not declare (declare it `record<table>`);
 //! an arithmetic or function error is `NONE` for that row instead of failing
 //! the whole query; `ORDER BY` without `LIMIT`/`START` is presentation (a
-//! view's output is a set).
+//! view's output is a set); a recursion's records come in id order (SurrealDB
+//! lists them breadth-first).
 
 pub mod ast;
 mod bind;

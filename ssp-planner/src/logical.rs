@@ -60,6 +60,24 @@ pub enum Scalar {
     Array(Vec<Scalar>),
     /// An object of named values.
     Object(Vec<(SmolStr, Scalar)>),
+    /// The records reachable from the record at `start` in 1 to `max` graph
+    /// steps through `edge` (`.{1..max+collect}(->edge->table)`): each
+    /// distinct record once, in id order, the start itself only if a cycle
+    /// leads back to it.
+    Reach {
+        /// The field holding the record walks start from.
+        start: FieldPath,
+        /// The edge table.
+        edge: SmolStr,
+        /// The field of an edge its walk leaves from (`in` for `->`).
+        from: SmolStr,
+        /// The field of an edge its walk enters (`out` for `->`).
+        to: SmolStr,
+        /// The table of the records stepped into.
+        table: SmolStr,
+        /// The most steps.
+        max: u32,
+    },
     /// The rows of a subquery, as an array in its order; inside it,
     /// [`Scalar::Parent`] reads the row this expression is evaluated against.
     Subquery(Box<Rel>),
@@ -175,6 +193,7 @@ impl Scalar {
             | Scalar::Param { .. }
             | Scalar::Parent(_)
             | Scalar::Link { .. }
+            | Scalar::Reach { .. }
             | Scalar::Subquery(_) => vec![],
             Scalar::Cmp(_, a, b) | Scalar::Member(_, a, b) | Scalar::Arith(_, a, b) => vec![a, b],
             Scalar::And(es) | Scalar::Or(es) | Scalar::Call(_, es) | Scalar::Array(es) => es.iter().collect(),
@@ -197,7 +216,7 @@ impl Scalar {
     /// Whether the expression reads the row it is evaluated against (fields,
     /// links, the row itself), outside subqueries.
     pub fn reads_row(&self) -> bool {
-        matches!(self, Scalar::Row | Scalar::Field(_) | Scalar::Link { .. })
+        matches!(self, Scalar::Row | Scalar::Field(_) | Scalar::Link { .. } | Scalar::Reach { .. })
             || self.children().into_iter().any(Scalar::reads_row)
             || matches!(self, Scalar::Subquery(rel) if rel.reads_parent())
     }
@@ -283,8 +302,10 @@ impl Rel {
         }
         for s in self.scalars() {
             s.any(&mut |s| {
-                if let Scalar::Link { table, .. } = s {
-                    add(table);
+                match s {
+                    Scalar::Link { table, .. } => add(table),
+                    Scalar::Reach { edge, .. } => add(edge),
+                    _ => {}
                 }
                 false
             });
@@ -327,6 +348,9 @@ impl fmt::Display for Scalar {
             Scalar::Param { name, path: Some(p) } => write!(f, "${name}.{p}"),
             Scalar::Parent(p) => write!(f, "$parent.{p}"),
             Scalar::Link { field, table, path } => write!(f, "{field}->{table}.{path}"),
+            Scalar::Reach { start, edge, from, to, table, max } => {
+                write!(f, "reach({start}, {edge}.{from} -> {edge}.{to} into {table}, 1..={max})")
+            }
             Scalar::Cmp(op, a, b) => write!(f, "{a} {} {b}", op.symbol()),
             Scalar::Member(op, a, b) => write!(f, "{a} {} {b}", op.symbol()),
             Scalar::And(es) if es.is_empty() => f.write_str("true"),

@@ -441,6 +441,25 @@ impl Lowering<'_> {
             Scalar::Link { field, table, .. } => {
                 (Expr::Field(frame.row_path(field)), self.b.source(table), Expr::field("id"))
             }
+            Scalar::Reach { start, edge, from, to, table, max } => {
+                let edges = self.b.source(edge);
+                let into = Expr::Cmp(
+                    ssp_ops::CmpOp::Eq,
+                    Box::new(Expr::Call(ssp_ops::Func::RecordTb, vec![Expr::field(to)])),
+                    Box::new(Expr::Lit(Value::from(table.as_str()))),
+                );
+                let edges = self.b.filter(edges, into);
+                let start_key = Expr::Field(frame.row_path(start));
+                let walks =
+                    self.b
+                        .reach(node, edges, start_key.clone(), Expr::field(from), Expr::field(to), 1, *max)
+                        .map_err(|e| PlanError::unsupported(format!("this recursion ({e})"), "", Default::default()))?;
+                let reached = Expr::field("to");
+                let collect = AggFn::Collect(Expr::Array(vec![reached.clone(), reached]));
+                let grouped =
+                    self.b.aggregate(walks, vec![("k".into(), Expr::field("from"))], vec![("v".into(), collect)]);
+                (start_key, grouped, Expr::field("k"))
+            }
             Scalar::Subquery(sub) => {
                 let (outer, grouped, key) = self.nested(sub)?;
                 let left_key = match outer {
@@ -633,7 +652,7 @@ impl Lowering<'_> {
             Scalar::Object(fields) => {
                 Expr::Object(fields.iter().map(|(k, v)| Ok((k.clone(), go(v)?))).collect::<Result<_, PlanError>>()?)
             }
-            Scalar::Subquery(_) => match frame.lookup(e) {
+            Scalar::Subquery(_) | Scalar::Reach { .. } => match frame.lookup(e) {
                 Some(i) => frame
                     .found(i, &FieldPath::field("v"))
                     .map_or_else(|| Expr::Lit(Value::Array(Vec::<Value>::new().into_iter().collect())), Expr::Field),
@@ -670,7 +689,7 @@ fn collect_lookups<'a>(s: &'a Scalar, out: &mut Vec<&'a Scalar>) {
                 out.push(s);
             }
         }
-        Scalar::Subquery(_) => {
+        Scalar::Subquery(_) | Scalar::Reach { .. } => {
             if !out.contains(&s) {
                 out.push(s);
             }

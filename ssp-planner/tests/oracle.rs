@@ -12,7 +12,7 @@ use smol_str::SmolStr;
 use ssp_core::strategies::{change_stream_of, row};
 use ssp_core::{ChangeBatch, RecordId, Value, ZSet};
 use ssp_ops::{Circuit, Delta, Tables};
-use ssp_planner::builder::{E, Query, call, count, field, graph, lit, param, subquery};
+use ssp_planner::builder::{E, Query, call, count, field, graph, lit, param, reach, subquery};
 use ssp_planner::logical::Rel;
 use ssp_planner::{Direction, Kind, Params, Schema, TableDef, interpret_zset, parse, plan, rewrite};
 
@@ -143,6 +143,8 @@ fn query() -> BoxedStrategy<Query> {
         // Graph steps and FETCH.
         Just(11),
         Just(12),
+        // Recursive graph walks.
+        Just(13),
     ];
     (from, prop::option::of(condition(true)), prop::option::of(condition(false)), shape, direction(), 0i64..4, 0i64..3)
         .prop_map(|(union, cond_t1, cond_any, shape, dir, limit, start)| {
@@ -181,6 +183,10 @@ fn query() -> BoxedStrategy<Query> {
                     q.fields(["s"]).field_as(graph(true, "e", "t2"), "next").field_as(graph(false, "e", "t1"), "prev")
                 }
                 12 if !union => q.fetch("r"),
+                13 => q
+                    .fields(["k"])
+                    .field_as(reach("id", (limit as u32) + 1, true, "e", "t1"), "walk")
+                    .field_as(reach("id", 2, false, "e", "t1"), "back"),
                 12 => q.fields(["k"]),
                 10 => q.fields(["k"]).field_as(
                     subquery(

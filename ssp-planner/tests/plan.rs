@@ -265,3 +265,21 @@ fn planning_errors_point_into_the_text() {
         assert_eq!(err.span.text(text), at, "{text}: {err}");
     }
 }
+
+#[test]
+fn recursive_walks_plan_from_text() {
+    let s = Schema::new();
+    let params = Params::new();
+    let ok = "SELECT id, id.{1..3+collect}(->knows->person) AS circle FROM person";
+    let planned = plan(&ssp_planner::parse(ok).expect("a query"), &s, &params).expect("a plan");
+    assert!(planned.lowered.plan.to_string().contains("reach"), "{}", planned.explain());
+    for (text, at) in [
+        ("SELECT id.{2..3+collect}(->knows->person) AS c FROM person", ".{2..3+collect}(->knows->person)"),
+        ("SELECT id.{1..3}(->knows->person) AS c FROM person", ".{1..3}(->knows->person)"),
+        ("SELECT id.{1..3+collect}(->knows->person->likes->post) AS c FROM person", "->knows->person->likes->post"),
+    ] {
+        let err = bind(&ssp_planner::parse(text).expect("a query"), &s).expect_err(text);
+        assert!(matches!(err.kind, PlanErrorKind::Unsupported { .. }), "{text}: {err}");
+        assert_eq!(err.span.text(text), at, "{text}: {err}");
+    }
+}
