@@ -7,13 +7,31 @@ use smol_str::SmolStr;
 use ssp_core::{FieldPath, PathPart, Value};
 use ssp_ops::{ArithOp, CmpOp, Direction, Func};
 
-use crate::ast::{self, BinaryOp, ExprKind, Field, Part, Projection, Span, TargetKind, UnaryOp};
+use crate::ast::{self, BinaryOp, ExprKind, Field, Idiom, Part, Projection, Span, TargetKind, UnaryOp};
 use crate::error::{PlanError, PlanErrorKind};
 use crate::logical::{Agg, Proj, Rel, Scalar};
 use crate::schema::{Kind, Schema, TableDef};
 
-/// Functions that read the clock, randomness or the session.
-const NON_DETERMINISTIC: [&str; 6] = ["time::", "rand", "session::", "sleep", "http::", "crypto::"];
+/// Functions whose result depends on more than their arguments: the clock,
+/// randomness, the session, the network, or a random salt. A name is one of
+/// them if it is one of these or starts with one followed by `::`.
+const NON_DETERMINISTIC: [&str; 11] = [
+    "time::now",
+    "rand",
+    "session",
+    "sleep",
+    "http",
+    "sequence::nextval",
+    "crypto::argon2::generate",
+    "crypto::bcrypt::generate",
+    "crypto::pbkdf2::generate",
+    "crypto::scrypt::generate",
+    "api::invoke",
+];
+
+fn is_non_deterministic(name: &str) -> bool {
+    NON_DETERMINISTIC.iter().any(|p| name == *p || name.strip_prefix(p).is_some_and(|rest| rest.starts_with("::")))
+}
 
 /// Binds a query to a logical plan, checking names against `schema`.
 pub fn bind(select: &ast::Select, schema: &Schema) -> Result<Rel, PlanError> {
@@ -236,8 +254,18 @@ impl<'a> Binder<'a> {
                 idioms.iter().map(|i| Ok((self.path_of(i)?, self.idiom(i, scope)?))).collect::<Result<Vec<_>, _>>()?
             }
         };
-        let Projection::Fields(fields) = &select.projection else {
-            return Err(PlanError::unsupported("SELECT VALUE with GROUP", "select named fields", select.span));
+        // `SELECT VALUE x … GROUP`: the rows of the field `x` would be, as values.
+        let value_field;
+        let (fields, value) = match &select.projection {
+            Projection::Fields(fields) => (fields.as_slice(), false),
+            Projection::Value(e) => {
+                if let Some(term) = select.order.first() {
+                    return Err(PlanError::unsupported("ORDER BY with SELECT VALUE … GROUP", "", term.span));
+                }
+                value_field =
+                    [Field::Expr { expr: e.clone(), alias: Some(Idiom::fields([VALUE_FIELD])), span: e.span }];
+                (value_field.as_slice(), true)
+            }
         };
         let mut group_out = Vec::new();
         let mut aggs = Vec::new();
@@ -287,7 +315,9 @@ impl<'a> Binder<'a> {
         }
         let tie = group.iter().map(|(p, _)| (Scalar::Field(p.clone()), Direction::Asc)).collect();
         rel = self.top_k(select, rel, order, tie, out_scope)?;
-        if !hidden_keys.is_empty() {
+        if value {
+            rel = Rel::Project { input: Box::new(rel), proj: Proj::Value(Scalar::field(VALUE_FIELD)) };
+        } else if !hidden_keys.is_empty() {
             rel = Rel::Project {
                 input: Box::new(rel),
                 proj: Proj::Fields { all: true, omit: hidden_keys, fields: vec![] },
@@ -578,7 +608,11 @@ impl<'a> Binder<'a> {
             Scalar::Field(p) => {
                 let [PathPart::Field(name)] = p.parts() else { return None };
                 if name == "id" {
-                    return scope.table.map(|t| Kind::Record(Some(t.into())));
+                    // Only a table the schema knows has ids of a known kind.
+                    return scope
+                        .table
+                        .filter(|_| self.table_def(scope).is_some())
+                        .map(|t| Kind::Record(Some(t.into())));
                 }
                 self.table_def(scope)?.fields.get(name).cloned()
             }
@@ -662,7 +696,7 @@ impl<'a> Binder<'a> {
 
     fn call(&self, name: &SmolStr, args: &[ast::Expr], scope: Scope<'_>, span: Span) -> Result<Scalar, PlanError> {
         let lower = name.to_ascii_lowercase();
-        if NON_DETERMINISTIC.iter().any(|p| lower.starts_with(p)) {
+        if is_non_deterministic(&lower) {
             return Err(PlanError::new(
                 PlanErrorKind::NonDeterministic {
                     name: name.clone(),
@@ -720,6 +754,10 @@ fn field_span(f: &Field) -> Span {
 fn hidden(path: &FieldPath) -> FieldPath {
     FieldPath::field(format!("__group_{path}"))
 }
+
+/// The field that holds the value of `SELECT VALUE … GROUP` before it is
+/// taken out of its row.
+const VALUE_FIELD: &str = "__value";
 
 fn is_hidden(path: &FieldPath) -> bool {
     matches!(path.parts(), [PathPart::Field(n)] if n.starts_with("__group_"))

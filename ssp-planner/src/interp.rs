@@ -199,7 +199,10 @@ impl Db {
                     Rel::Project { input, .. } => &**input,
                     other => other,
                 };
-                out.extend(self.rel(rows, &Ctx { parent: Some(row), params: ctx.params }));
+                // A subquery over aggregates computes its rows: it shows no records.
+                if crate::lower::shows_records(rows) {
+                    out.extend(self.rel(rows, &Ctx { parent: Some(row), params: ctx.params }));
+                }
             }
             other => other.children().into_iter().for_each(|c| self.reached(c, row, ctx, out)),
         }

@@ -138,6 +138,7 @@
 //! | `WHERE` comparisons, `AND`/`OR`/`NOT`, arithmetic, `CONTAINS`/`INSIDE` and friends, [functions](ssp_ops::Func) | a filter |
 //! | `x IN (SELECT …)` / `NOT IN` (also inside `OR`) | a semi-join / anti-join |
 //! | a subquery as a value, correlated by `field = $parent.field` (projection or `WHERE`) | its rows grouped by the correlation key, collected in order, joined |
+//! | such a subquery over `GROUP ALL`, e.g. `(SELECT VALUE count() FROM comment WHERE post = $parent.id GROUP ALL)` | an aggregate grouped by the correlation key, joined |
 //! | `author.name` where `author` is declared `record<user>`; `FETCH author` | a join with the linked table, keeping rows whose link dangles (`NONE`) |
 //! | `->edge->table`, `<-edge<-table` | a correlated subquery over the edge table, in edge order |
 //! | `id.{1..n+collect}(->edge->table)` | the fixpoint operator (reachability), its records in id order |

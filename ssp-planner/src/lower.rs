@@ -325,7 +325,10 @@ impl Lowering<'_> {
                             let target = self.b.source(table);
                             self.b.semi_join(target, main, Expr::field("id"), Expr::Field(field.clone()))
                         }
-                        Scalar::Subquery(sub) => self.subquery_records(sub, main)?,
+                        Scalar::Subquery(sub) => match self.subquery_records(sub, main)? {
+                            Some(node) => node,
+                            None => continue,
+                        },
                         _ => continue,
                     };
                     acc = (self.b.union(acc.0, reached), true);
@@ -339,7 +342,15 @@ impl Lowering<'_> {
 
     /// The records a subquery shows for the rows of `parents`: its rows
     /// (before its projection) whose correlation key some parent has.
-    fn subquery_records(&mut self, sub: &Rel, parents: NodeId) -> Result<NodeId, PlanError> {
+    fn subquery_records(&mut self, sub: &Rel, parents: NodeId) -> Result<Option<NodeId>, PlanError> {
+        let below = match sub {
+            Rel::Project { input, .. } => &**input,
+            other => other,
+        };
+        if matches!(below, Rel::Aggregate { .. }) {
+            // Its rows are computed: it shows no records.
+            return Ok(None);
+        }
         let rows = match sub {
             Rel::Project { input, proj } => {
                 let mut inner = Vec::new();
@@ -360,7 +371,7 @@ impl Lowering<'_> {
         };
         let (outer, rows, inner) = self.correlation(rows)?;
         let rows = self.rel(&rows)?;
-        Ok(match (outer, inner) {
+        Ok(Some(match (outer, inner) {
             (Some(outer), Some(inner)) => {
                 let inner = self.expr(&inner, &Frame::default())?;
                 self.b.semi_join(rows, parents, inner, Expr::Field(outer))
@@ -369,7 +380,7 @@ impl Lowering<'_> {
                 let yes = Expr::Lit(Value::Bool(true));
                 self.b.semi_join(rows, parents, yes.clone(), yes)
             }
-        })
+        }))
     }
 
     /// `LIMIT`/`START` as a number, fixed at planning time.
@@ -501,6 +512,9 @@ impl Lowering<'_> {
             Rel::Project { input, proj } => (Some(proj), &**input),
             other => (None, other),
         };
+        if let Rel::Aggregate { input, group, aggs } = rest {
+            return self.nested_aggregate(proj, input, group, aggs);
+        }
         let order = match rest {
             Rel::TopK { order, .. } => order.iter().map(|(e, _)| e.clone()).collect(),
             _ => vec![Scalar::field("id")],
@@ -545,6 +559,58 @@ impl Lowering<'_> {
                 (None, grouped, Expr::Lit(Value::Bool(true)))
             }
         })
+    }
+
+    /// A subquery over `GROUP ALL` as a lookup: its one row per parent (none
+    /// for a parent with no rows to aggregate), as `{ k: inner, v: [row] }`.
+    fn nested_aggregate(
+        &mut self,
+        proj: Option<&Proj>,
+        input: &Rel,
+        group: &[(FieldPath, Scalar)],
+        aggs: &[(FieldPath, crate::logical::Agg)],
+    ) -> Result<(Option<FieldPath>, NodeId, Expr), PlanError> {
+        if !group.is_empty() {
+            return Err(PlanError::unsupported(
+                "GROUP BY in a subquery",
+                "aggregate a subquery with GROUP ALL",
+                Default::default(),
+            ));
+        }
+        let (outer, rows, inner) = self.correlation(input)?;
+        let key = FieldPath::field("__k");
+        let grouped = Rel::Aggregate {
+            input: Box::new(rows),
+            group: inner.map(|inner| (key.clone(), inner)).into_iter().collect(),
+            aggs: aggs.to_vec(),
+        };
+        let node = self.rel(&grouped)?;
+        let plain = Frame::default();
+        let item = match proj {
+            Some(Proj::Value(e)) => self.expr(e, &plain)?,
+            Some(Proj::Fields { all: false, omit, fields }) => Expr::Patch {
+                base: Box::new(Expr::Lit(Value::Object(Object::new()))),
+                set: fields
+                    .iter()
+                    .map(|(p, e)| Ok((p.clone(), self.expr(e, &plain)?)))
+                    .collect::<Result<_, PlanError>>()?,
+                omit: omit.clone(),
+            },
+            Some(Proj::Fields { all: true, .. }) | None => {
+                Expr::Patch { base: Box::new(Expr::Row), set: vec![], omit: vec![key.clone()] }
+            }
+        };
+        let right_key = match outer {
+            Some(_) => Expr::Field(key),
+            None => Expr::Lit(Value::Bool(true)),
+        };
+        let pair = Expr::Object(vec![("k".into(), right_key), ("v".into(), Expr::Array(vec![item]))]);
+        let node = self.b.map(node, pair);
+        let join_key = match outer {
+            Some(_) => Expr::field("k"),
+            None => Expr::Lit(Value::Bool(true)),
+        };
+        Ok((outer, node, join_key))
     }
 
     /// The rows of a subquery (below its projection) apart from their

@@ -93,6 +93,10 @@ fn condition(with_links: bool) -> BoxedStrategy<E> {
             let walk = if out { graph(true, "e", "t2") } else { graph(false, "e", "t1") };
             call("array::len", [walk]).gt(lit(v))
         }),
+        1 => (0i64..3).prop_map(|v| {
+            let counted = Query::from("t2").value(count()).filter(field("s").eq(param("parent.s"))).group_all();
+            subquery(counted).contains(lit(v))
+        }),
         // Correlated and uncorrelated subqueries as values.
         1 => (0i64..3).prop_map(|v| {
             let kids = subquery(Query::from("t2").value(field("id")).filter(field("k").eq(param("parent.k"))));
@@ -145,6 +149,8 @@ fn query() -> BoxedStrategy<Query> {
         Just(12),
         // Recursive graph walks.
         Just(13),
+        // Aggregating subqueries.
+        Just(14),
     ];
     (from, prop::option::of(condition(true)), prop::option::of(condition(false)), shape, direction(), 0i64..4, 0i64..3)
         .prop_map(|(union, cond_t1, cond_any, shape, dir, limit, start)| {
@@ -183,6 +189,16 @@ fn query() -> BoxedStrategy<Query> {
                     q.fields(["s"]).field_as(graph(true, "e", "t2"), "next").field_as(graph(false, "e", "t1"), "prev")
                 }
                 12 if !union => q.fetch("r"),
+                14 => q
+                    .fields(["k"])
+                    .field_as(
+                        subquery(Query::from("t2").value(count()).filter(field("k").eq(param("parent.k"))).group_all()),
+                        "n",
+                    )
+                    .field_as(
+                        subquery(Query::from("t2").field_as(call("math::sum", [field("n")]), "total").group_all()),
+                        "all",
+                    ),
                 13 => q
                     .fields(["k"])
                     .field_as(reach("id", (limit as u32) + 1, true, "e", "t1"), "walk")

@@ -201,6 +201,12 @@ fn what_cannot_be_maintained_is_rejected() {
         err(Query::from("issue").filter(call("string::nope", [field("title")]))),
         PlanErrorKind::UnknownFunction { .. }
     ));
+    // Deterministic functions SSP lacks are unknown, not non-deterministic.
+    assert!(matches!(
+        err(Query::from("issue").filter(call("time::floor", [field("title")]))),
+        PlanErrorKind::UnknownFunction { .. }
+    ));
+    assert!(matches!(err(Query::from("issue").filter(call("rand", []))), PlanErrorKind::NonDeterministic { .. }));
     assert!(matches!(
         err(Query::from("issue").filter(call("string::lowercase", [field("title"), field("title")]))),
         PlanErrorKind::Arity { expected: 1, found: 2, .. }
@@ -282,4 +288,34 @@ fn recursive_walks_plan_from_text() {
         assert!(matches!(err.kind, PlanErrorKind::Unsupported { .. }), "{text}: {err}");
         assert_eq!(err.span.text(text), at, "{text}: {err}");
     }
+}
+
+/// Every query of the parser's corpus either plans (and its circuit hydrates
+/// over empty tables) or is refused with a typed error: never a panic. Most
+/// of the corpus is meant as live views and must plan.
+#[test]
+fn the_parser_corpus_plans_or_is_refused_with_a_reason() {
+    let corpus = include_str!("corpus/accepted.surql");
+    let params: Params =
+        BTreeMap::from([("n".into(), ssp_core::Value::from(5)), ("limit".into(), ssp_core::Value::from(5))]);
+    let (mut planned, mut refused) = (0, Vec::new());
+    for query in corpus.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("--")) {
+        let select = ssp_planner::parse(query).expect("the corpus parses");
+        match plan(&select, &Schema::new(), &params) {
+            Ok(p) => {
+                let mut tables = ssp_ops::Tables::new();
+                let (_, rows) =
+                    ssp_ops::Circuit::with_params(p.lowered.plan.clone(), p.lowered.bind(&params), &mut tables);
+                assert!(rows.is_empty(), "{query}");
+                planned += 1;
+            }
+            Err(e) => refused.push(format!("{query}\n    {e}")),
+        }
+    }
+    let total = planned + refused.len();
+    assert!(
+        planned * 4 >= total * 3,
+        "only {planned} of {total} corpus queries plan; refused:\n{}",
+        refused.join("\n")
+    );
 }
