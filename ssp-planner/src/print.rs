@@ -4,7 +4,7 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
-use ssp_core::Value;
+use ssp_core::{RecordId, Value};
 
 use crate::ast::{
     BinaryOp, Direction, Expr, ExprKind, Field, GraphDir, Group, Idiom, OrderTerm, Part, Projection, Select, Target,
@@ -60,6 +60,13 @@ fn write_first_name(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
         write_escaped(f, name, '`')?;
         f.write_char('`')
     }
+}
+
+/// A record id where an expression starts: `SELECT value:1` or `LIMIT by:1`
+/// would read the table as a keyword, so a reserved table goes in backticks.
+fn write_record_id(f: &mut Formatter<'_>, id: &RecordId) -> fmt::Result {
+    write_first_name(f, id.table())?;
+    write!(f, ":{}", id.key())
 }
 
 fn write_param(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
@@ -145,7 +152,7 @@ impl Display for TargetKind {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             TargetKind::Table(name) => write_first_name(f, name),
-            TargetKind::Record(id) => id.fmt(f),
+            TargetKind::Record(id) => write_record_id(f, id),
             TargetKind::Param(name) => write_param(f, name),
         }
     }
@@ -217,6 +224,7 @@ impl Display for Expr {
 impl Display for ExprKind {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
+            ExprKind::Literal(Value::RecordId(id)) => write_record_id(f, id),
             ExprKind::Literal(v) => v.fmt(f),
             ExprKind::Idiom(idiom) => idiom.fmt(f),
             ExprKind::Unary(op, operand) => {

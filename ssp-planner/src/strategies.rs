@@ -6,7 +6,9 @@
 //! Arrays and objects of literals are drawn as literals (which is how they
 //! parse); names include keywords and names that need backticks.
 //!
-//! Enabled by the `proptest` feature.
+//! Enabled by the `proptest` feature. Drawing nested trees recurses deeply
+//! through proptest: in debug builds, run these strategies on a thread with a
+//! larger stack (SSP's own tests use 64 MiB) if the default 2 MiB overflows.
 //!
 //! ```
 //! use proptest::prelude::*;
@@ -24,7 +26,7 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 use smol_str::SmolStr;
-use ssp_core::{Geometry, RecordKey, Value};
+use ssp_core::{Geometry, RecordId, RecordKey, Value};
 
 use crate::ast::{
     BinaryOp, Direction, Expr, ExprKind, Field, GraphDir, Group, Idiom, OrderTerm, Part, Projection, Select, Span,
@@ -41,7 +43,7 @@ pub fn field_name() -> impl Strategy<Value = SmolStr> {
         2 => prop_oneof![
             Just("in"), Just("out"), Just("value"), Just("none"), Just("select"), Just("from"), Just("where"),
             Just("and"), Just("not"), Just("NaN"), Just("by"), Just("all"), Just("rand"), Just("limit"), Just("true"),
-            Just("IF"), Just("count"), Just("as"),
+            Just("IF"), Just("count"), Just("as"), Just("only"), Just("at"), Just("split"),
         ]
         .prop_map(str::to_owned),
         1 => prop_oneof![Just("with space"), Just("1st"), Just("a-b"), Just("`tick`"), Just("é"), Just("⟩"), Just("")]
@@ -102,10 +104,20 @@ fn prints_back(v: &Value) -> bool {
 /// Literal values of every kind (nested ones too).
 pub fn literal() -> impl Strategy<Value = Value> {
     prop_oneof![
-        4 => ssp_core::strategies::scalar(),
-        1 => ssp_core::strategies::value(),
+        8 => ssp_core::strategies::scalar(),
+        2 => ssp_core::strategies::value(),
+        1 => (table_name(), ssp_core::strategies::simple_record_key())
+            .prop_map(|(t, k)| Value::from(RecordId::new(t, k))),
     ]
     .prop_filter("prints and parses back", prints_back)
+}
+
+/// Record ids, some of tables named like keywords (`value:1`).
+fn record_id() -> impl Strategy<Value = RecordId> {
+    prop_oneof![
+        2 => ssp_core::strategies::record_id(),
+        1 => (table_name(), ssp_core::strategies::simple_record_key()).prop_map(|(t, k)| RecordId::new(t, k)),
+    ]
 }
 
 fn graph() -> impl Strategy<Value = Part> {
@@ -275,7 +287,7 @@ fn field(exprs: BoxedStrategy<Expr>) -> impl Strategy<Value = Field> {
 fn target() -> impl Strategy<Value = Target> {
     let kind = prop_oneof![
         4 => table_name().prop_map(TargetKind::Table),
-        2 => ssp_core::strategies::record_id().prop_map(TargetKind::Record),
+        2 => record_id().prop_map(TargetKind::Record),
         1 => param_name().prop_map(TargetKind::Param),
     ];
     kind.prop_map(|kind| Target { kind, span: Span::NONE })
@@ -343,13 +355,17 @@ mod tests {
         }
     }
 
+    /// Runs `test` on a thread with a large stack: drawing deeply nested
+    /// trees recurses through many large proptest frames in debug builds.
+    fn with_large_stack(test: fn()) {
+        let thread = std::thread::Builder::new().stack_size(64 << 20).spawn(test);
+        thread.expect("spawn a test thread").join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
+
     proptest! {
         #![proptest_config(config(512))]
 
-        /// Every tree of the subset prints as text that parses back to it,
-        /// and printing is idempotent.
-        #[test]
-        fn selects_print_and_parse_back(select in select()) {
+        fn selects_round_trip(select in select()) {
             let text = select.to_string();
             let parsed = parse(&text);
             prop_assert_eq!(parsed.as_ref().map_err(|e| e.display_with(&text)), Ok(&select), "{}", text);
@@ -358,12 +374,23 @@ mod tests {
             }
         }
 
-        /// Expressions alone, deeper.
-        #[test]
-        fn expressions_print_and_parse_back(expr in expr_with(2)) {
+        fn expressions_round_trip(expr in expr_with(2)) {
             let text = format!("SELECT VALUE {expr} FROM t");
             let parsed = parse(&text).map(|s| s.projection);
             prop_assert_eq!(parsed.map_err(|e| e.display_with(&text)), Ok(Projection::Value(expr)), "{}", text);
         }
+    }
+
+    /// Every tree of the subset prints as text that parses back to it, and
+    /// printing is idempotent.
+    #[test]
+    fn selects_print_and_parse_back() {
+        with_large_stack(selects_round_trip);
+    }
+
+    /// Expressions alone, with subqueries two levels deep.
+    #[test]
+    fn expressions_print_and_parse_back() {
+        with_large_stack(expressions_round_trip);
     }
 }

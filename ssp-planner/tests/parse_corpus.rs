@@ -374,6 +374,8 @@ fn what_the_parser_reads() {
     // Names that are keywords print in backticks where they would not read as names.
     let s = round_trip("SELECT `value`, `none`, in, `select`.x AS `from` FROM `only`, `value` GROUP BY `all`");
     assert_eq!(s.to_string(), "SELECT `value`, `none`, in, `select`.x AS from FROM `only`, `value` GROUP BY `all`");
+    let s = round_trip("SELECT `value`:1 FROM `only`:1 LIMIT `by`:1 START `at`:2");
+    assert_eq!(s.to_string(), "SELECT `value`:1 FROM `only`:1 LIMIT `by`:1 START `at`:2");
 }
 
 /// Trees whose names would read as something else print them in backticks
@@ -395,6 +397,8 @@ fn printing_quotes_names_that_would_read_otherwise() {
         (graph(&["select", "post"]), "a->(`select`, post)"),
         (graph(&["none"]), "a->`none`"),
         (Expr::new(ExprKind::Idiom(Idiom::fields(["value", "none"]))), "`value`.none"),
+        // `SELECT VALUE value:1` would read `VALUE` twice
+        (Expr::new(ExprKind::Literal(Value::from(RecordId::new("value", 1)))), "`value`:1"),
     ] {
         assert_eq!(expr.to_string(), text);
         let query = format!("SELECT VALUE {text} FROM t");
