@@ -255,8 +255,8 @@ fn render(group: &[(SmolStr, Expr)], aggregates: &[(SmolStr, AggFn)], key: &[Val
     if g.count <= 0 {
         return None;
     }
-    let mut fields: Vec<(SmolStr, Value)> =
-        group.iter().zip(key).map(|((name, _), v)| (name.clone(), v.clone())).collect();
+    let mut fields: Vec<(SmolStr, Value)> = Vec::with_capacity(group.len() + aggregates.len());
+    fields.extend(group.iter().zip(key).map(|((name, _), v)| (name.clone(), v.clone())));
     let mut slot = 0;
     for (name, agg) in aggregates {
         let value = match agg {
