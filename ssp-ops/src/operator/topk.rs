@@ -206,7 +206,9 @@ impl TopK {
         }
         let mut changes: Vec<(SortKey, &Value, ZWeight)> =
             delta.iter().map(|(r, w)| (SortKey::of_in(spec.order, r, ctx.params), r, w)).collect();
-        changes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        // A Z-set holds each row once: no two changes are equal, and an
+        // unstable sort (no buffer) gives the one order.
+        changes.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         // Does the change reach the window? Only rows up to its last one can
         // move it, unless it is not full (then any row may join it).
         let reaches = !self.full
