@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, hash_map};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 use ssp_core::{ChangeBatch, FixedHasher, Object, Record, Value, ZSet, ZWeight};
@@ -121,12 +121,16 @@ pub(crate) struct KeyIndex {
 
 impl KeyIndex {
     fn update(&mut self, row: &Value, w: ZWeight) {
-        let k = self.key.eval(row);
-        let group = self.map.entry(k).or_default();
-        group.update(row.clone(), w);
-        if group.is_empty() {
-            let k = self.key.eval(row);
-            self.map.remove(&k);
+        match self.map.entry(self.key.eval(row)) {
+            hash_map::Entry::Occupied(mut group) => {
+                group.get_mut().update(row.clone(), w);
+                if group.get().is_empty() {
+                    group.remove();
+                }
+            }
+            hash_map::Entry::Vacant(group) => {
+                group.insert(ZSet::from_iter([(row.clone(), w)]));
+            }
         }
     }
 
