@@ -3,7 +3,6 @@
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
-use smallvec::SmallVec;
 use ssp_core::{Number, Value};
 
 use crate::expr::Expr;
@@ -22,6 +21,15 @@ pub enum Direction {
 enum Part {
     Asc(Value),
     Desc(Value),
+}
+
+impl Part {
+    fn new(direction: Direction, v: Value) -> Part {
+        match direction {
+            Direction::Asc => Part::Asc(v),
+            Direction::Desc => Part::Desc(v),
+        }
+    }
 }
 
 impl Ord for Part {
@@ -45,16 +53,22 @@ impl PartialOrd for Part {
 /// The sort key of a row under an ORDER BY: rows compare by their keys in
 /// turn, each ascending or descending by [`Value`]'s order.
 ///
-/// A key also holds a summary of its first part, so that most comparisons
-/// (in a B-tree of thousands of rows, or a sort of a step's change) compare
-/// two integers instead of two dynamic values.
+/// A key is a 128-bit [`prefix`] of its first part, which orders most pairs
+/// of keys by itself, and the parts for the pairs it does not. A key of one
+/// part whose prefix is exact (a number, a short string, a bool, `NONE`,
+/// `NULL`: the usual ORDER BY) is its prefix alone: 32 bytes, compared as two
+/// integers, without an allocation.
 #[derive(Clone, Debug, Default)]
 pub struct SortKey {
-    /// The first part's [`prefix`], in the part's direction (inverted when
-    /// descending); `0` when there is none. Invariant: for two keys of one
-    /// ORDER BY with non-zero prefixes, `a.prefix < b.prefix` implies `a < b`.
-    prefix: u64,
-    parts: SmallVec<[Part; 1]>,
+    /// The first part's prefix in its direction (every bit inverted when
+    /// descending), high and low halves; `0` for an empty key.
+    hi: u64,
+    lo: u64,
+    /// Every part, unless the key has one part whose prefix is exact.
+    /// Invariant: for two keys of one ORDER BY, a smaller prefix is a smaller
+    /// key, and equal prefixes are either both exact (then the keys are
+    /// equal) or both carry their parts.
+    parts: Option<Box<[Part]>>,
 }
 
 /// An ORDER BY: the keys and their directions.
@@ -62,7 +76,7 @@ pub type OrderBy = Vec<(Expr, Direction)>;
 
 /// The rank of a value's kind in [`Value`]'s order (the order of its
 /// variants).
-fn kind_rank(v: &Value) -> u64 {
+fn kind_rank(v: &Value) -> u8 {
     match v {
         Value::None => 0,
         Value::Null => 1,
@@ -91,29 +105,72 @@ fn float_bits(f: f64) -> u64 {
     if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }
 }
 
-/// A non-zero summary of `v`, monotone in [`Value`]'s order: `a < b` implies
-/// `prefix(a) <= prefix(b)` (equal values have equal prefixes). The top four
-/// bits are the kind (plus one), the other sixty the value's leading bits:
-/// ints and floats by their nearest float (rounding to nearest is monotone,
-/// and every float is its own nearest), strings by their first bytes. `0`
-/// (no summary) for decimals, whose conversion to a float is not exactly
-/// rounded.
-fn prefix(v: &Value) -> u64 {
-    let payload = match v {
-        Value::Number(Number::Int(i)) => float_bits(*i as f64),
-        Value::Number(Number::Float(f)) => float_bits(*f),
-        Value::Number(Number::Decimal(_)) => return 0,
-        Value::Bool(b) => u64::from(*b) << 63,
-        Value::String(s) => {
-            let mut bytes = [0u8; 8];
-            let n = s.len().min(8);
-            bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
-            u64::from_be_bytes(bytes)
+/// The float whose [`float_bits`] are `bits` (the bits of a float that is
+/// not NaN).
+fn from_float_bits(bits: u64) -> f64 {
+    f64::from_bits(if bits >> 63 == 1 { bits & !(1 << 63) } else { !bits })
+}
+
+/// The greatest float below `n`, a number no float equals (an int past 2^53
+/// or a decimal), found from a float `near` it.
+fn floor_from(n: Number, near: f64) -> f64 {
+    let at_most_n = |f: f64| Number::Float(f) <= n;
+    // The conversions to float err by an ulp or so: a few steps settle it.
+    let mut f = near;
+    for _ in 0..4 {
+        if f.is_nan() {
+            break;
         }
-        // Other kinds are summarised by their kind alone.
-        _ => 0,
-    };
-    ((kind_rank(v) + 1) << 60) | (payload >> 4)
+        match (at_most_n(f), at_most_n(f.next_up())) {
+            (true, false) => return f,
+            (true, true) => f = f.next_up(),
+            (false, _) => f = f.next_down(),
+        }
+    }
+    // Otherwise bisect the floats by their ordered bits, between the least
+    // finite float (below every int and decimal) and +inf (above them).
+    let (mut lo, mut hi) = (float_bits(f64::MIN), float_bits(f64::INFINITY));
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if at_most_n(from_float_bits(mid)) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    from_float_bits(lo)
+}
+
+/// A summary of `v` that is monotone in [`Value`]'s order (`a < b` implies
+/// `prefix(a) <= prefix(b)`, equal values have equal prefixes), and whether
+/// it is exact (then no other value has this prefix).
+///
+/// The top byte is the kind (plus one). A number then has the bits of the
+/// float equal to it (exact) or of the greatest float below it, and a flag
+/// set: between that float and the next. A string has its first 14 bytes and
+/// its length up to 15 (exact up to 14 bytes). A bool has its value; `NONE`
+/// and `NULL` are their kind; other kinds are summarised by their kind alone.
+fn prefix(v: &Value) -> (u128, bool) {
+    let kind = u128::from(kind_rank(v) + 1) << 120;
+    match v {
+        Value::None | Value::Null => (kind, true),
+        Value::Bool(b) => (kind | u128::from(*b), true),
+        Value::Number(n) => {
+            let (f, exact) = match n.exact_f64() {
+                Some(f) => (f, true),
+                None => (floor_from(*n, n.to_f64()), false),
+            };
+            (kind | u128::from(float_bits(f)) << 56 | u128::from(!exact) << 55, exact)
+        }
+        Value::String(s) => {
+            let mut bytes = [0u8; 16];
+            let n = s.len().min(14);
+            bytes[1..=n].copy_from_slice(&s.as_bytes()[..n]);
+            bytes[15] = s.len().min(15) as u8;
+            (kind | u128::from_be_bytes(bytes), s.len() <= 14)
+        }
+        _ => (kind, false),
+    }
 }
 
 impl SortKey {
@@ -124,31 +181,25 @@ impl SortKey {
 
     /// The sort key of `row` under `order`, with `params` bound.
     pub fn of_in(order: &[(Expr, Direction)], row: &Value, params: &[Value]) -> SortKey {
-        let mut parts = SmallVec::with_capacity(order.len());
-        for (e, d) in order {
-            let v = e.eval_in(row, params);
-            parts.push(match d {
-                Direction::Asc => Part::Asc(v),
-                Direction::Desc => Part::Desc(v),
-            });
-        }
-        let prefix = match parts.first() {
-            Some(Part::Asc(v)) => prefix(v),
-            // `!p` reverses the order of non-zero prefixes and keeps them
-            // non-zero (the top four bits of `p` are never all ones).
-            Some(Part::Desc(v)) => match prefix(v) {
-                0 => 0,
-                p => !p,
-            },
-            None => 0,
+        let Some(((first, direction), rest)) = order.split_first() else {
+            return SortKey::default();
         };
-        SortKey { prefix, parts }
+        let v = first.eval_in(row, params);
+        let (p, exact) = prefix(&v);
+        // Inverting every bit reverses the order of prefixes.
+        let p = if *direction == Direction::Desc { !p } else { p };
+        let parts = (!exact || !rest.is_empty()).then(|| {
+            std::iter::once(Part::new(*direction, v))
+                .chain(rest.iter().map(|(e, d)| Part::new(*d, e.eval_in(row, params))))
+                .collect()
+        });
+        SortKey { hi: (p >> 64) as u64, lo: p as u64, parts }
     }
 }
 
 impl PartialEq for SortKey {
     fn eq(&self, other: &Self) -> bool {
-        self.parts == other.parts
+        self.cmp(other).is_eq()
     }
 }
 
@@ -156,17 +207,15 @@ impl Eq for SortKey {}
 
 impl Hash for SortKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        self.hi.hash(state);
+        self.lo.hash(state);
         self.parts.hash(state);
     }
 }
 
 impl Ord for SortKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Different prefixes order the keys as their first parts would.
-        if self.prefix != other.prefix && self.prefix != 0 && other.prefix != 0 {
-            return self.prefix.cmp(&other.prefix);
-        }
-        self.parts.cmp(&other.parts)
+        (self.hi, self.lo).cmp(&(other.hi, other.lo)).then_with(|| self.parts.cmp(&other.parts))
     }
 }
 
@@ -184,77 +233,136 @@ pub(crate) type Ranked = (SortKey, Value);
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use ssp_core::Decimal;
     use ssp_core::strategies::{number, scalar, value};
 
-    fn key(v: &Value, d: Direction) -> SortKey {
-        SortKey::of(&[(Expr::Row, d)], v)
+    /// Values whose prefixes are hard: numbers of every kind and size near
+    /// each other, strings with long common starts and NUL bytes, and
+    /// values of every kind.
+    fn hard_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            number().prop_map(Value::Number),
+            any::<i64>().prop_map(Value::from),
+            ((1i64 << 53) - 3..(1i64 << 53) + 9).prop_map(Value::from),
+            ((1i64 << 53) - 3..(1i64 << 53) + 9).prop_map(|i| Value::from(i as f64)),
+            (any::<i64>(), 0u32..28).prop_map(|(m, s)| Value::from(Decimal::new(m, s))),
+            ((1i64 << 53) - 3..(1i64 << 53) + 9, 0u32..3).prop_map(|(m, s)| Value::from(Decimal::new(m, s))),
+            any::<f64>().prop_map(Value::from),
+            "[ab\u{0}]{0,18}".prop_map(Value::from),
+            scalar(),
+            value(),
+        ]
     }
 
-    /// The keys' order without prefixes.
-    fn plain(a: &SortKey, b: &SortKey) -> Ordering {
-        a.parts.cmp(&b.parts)
+    fn in_direction(o: Ordering, d: Direction) -> Ordering {
+        if d == Direction::Desc { o.reverse() } else { o }
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #![proptest_config(ProptestConfig::with_cases(4_000))]
 
-        // The prefix never contradicts the values' order, so keys compare
-        // exactly as their parts do.
+        // The prefix never contradicts the values' order, and an exact
+        // prefix is the value's alone.
         #[test]
-        fn prefixes_keep_the_order_of_values(
-            a in prop_oneof![number().prop_map(Value::Number), scalar(), value()],
-            b in prop_oneof![number().prop_map(Value::Number), scalar(), value()],
-        ) {
-            let (pa, pb) = (prefix(&a), prefix(&b));
-            if pa != 0 && pb != 0 {
-                match a.cmp(&b) {
-                    Ordering::Less => prop_assert!(pa <= pb),
-                    Ordering::Equal => prop_assert_eq!(pa, pb),
-                    Ordering::Greater => prop_assert!(pa >= pb),
+        fn prefixes_keep_the_order_of_values(a in hard_value(), b in hard_value()) {
+            let ((pa, exact_a), (pb, exact_b)) = (prefix(&a), prefix(&b));
+            match a.cmp(&b) {
+                Ordering::Less => prop_assert!(pa <= pb),
+                Ordering::Equal => prop_assert_eq!((pa, exact_a), (pb, exact_b)),
+                Ordering::Greater => prop_assert!(pa >= pb),
+            }
+            if pa == pb {
+                prop_assert_eq!(exact_a, exact_b);
+                prop_assert!(!exact_a || a == b, "{:?} and {:?} share an exact prefix", a, b);
+            }
+        }
+
+        // Keys compare as their parts do, whether the prefix settles the
+        // comparison, the key is its prefix alone, or the parts decide.
+        #[test]
+        fn keys_compare_as_their_parts(a in hard_value(), b in hard_value()) {
+            for d in [Direction::Asc, Direction::Desc] {
+                let orders = [
+                    vec![(Expr::Row, d)],
+                    vec![(Expr::Row, d), (Expr::Row, Direction::Asc)],
+                    vec![(Expr::lit(1), Direction::Asc), (Expr::Row, d)],
+                ];
+                for order in orders {
+                    let (ka, kb) = (SortKey::of(&order, &a), SortKey::of(&order, &b));
+                    prop_assert_eq!(ka.cmp(&kb), in_direction(a.cmp(&b), d), "{:?} vs {:?} by {:?}", a, b, order);
+                    prop_assert_eq!(ka == kb, a == b);
                 }
             }
-            for d in [Direction::Asc, Direction::Desc] {
-                let (ka, kb) = (key(&a, d), key(&b, d));
-                prop_assert_eq!(ka.cmp(&kb), plain(&ka, &kb));
-                prop_assert_eq!(ka == kb, plain(&ka, &kb).is_eq());
+        }
+
+        // Whatever float it starts from (a NaN, an infinity, one far off),
+        // the search finds the greatest float below the number.
+        #[test]
+        fn the_float_below_a_number_is_found_from_any_start(
+            n in prop_oneof![
+                any::<i64>().prop_map(Number::Int),
+                (any::<i64>(), 0u32..28).prop_map(|(m, s)| Number::Decimal(Decimal::new(m, s))),
+            ],
+            near in prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(0.0)],
+        ) {
+            prop_assume!(n.exact_f64().is_none());
+            for f in [floor_from(n, n.to_f64()), floor_from(n, near)] {
+                prop_assert!(Number::Float(f) < n, "{} < {:?}", f, n);
+                prop_assert!(Number::Float(f.next_up()) > n, "{} is the greatest float below {:?}", f, n);
             }
         }
     }
 
     #[test]
-    fn prefixes_order_numbers_at_the_edges() {
+    fn keys_order_values_at_the_edges() {
+        let two_pow_53 = 1i64 << 53;
         let values: Vec<Value> = [
             Value::None,
             Value::Null,
             Value::from(false),
             Value::from(true),
             Value::from(f64::NEG_INFINITY),
+            Value::from(Decimal::MIN),
             Value::from(i64::MIN),
             Value::from(-1.5),
-            Value::from(-0.0),
             Value::from(0),
+            Value::from(Decimal::new(1, 28)),
             Value::from(1),
+            Value::from(Decimal::new(15, 1)),
+            Value::from(two_pow_53),
+            Value::from(two_pow_53 + 1),
+            Value::from(Decimal::from(two_pow_53 + 1) + Decimal::new(5, 1)),
+            Value::from(two_pow_53 + 2),
             Value::from(i64::MAX - 1),
             Value::from(i64::MAX),
+            Value::from(Decimal::MAX),
             Value::from(f64::INFINITY),
             Value::from(f64::NAN),
             Value::from(""),
+            Value::from("\u{0}"),
             Value::from("a"),
-            Value::from("abcdefgh"),
-            Value::from("abcdefghi"),
+            Value::from("a\u{0}"),
+            Value::from("abcdefghijklmn"),
+            Value::from("abcdefghijklmn\u{0}"),
+            Value::from("abcdefghijklmno"),
             Value::from("b"),
         ]
         .into();
         for (i, a) in values.iter().enumerate() {
-            for b in &values[i..] {
-                assert!(a <= b, "{a:?} <= {b:?}");
-                assert!(prefix(a) <= prefix(b), "prefix({a:?}) <= prefix({b:?})");
-                assert_ne!(prefix(a), 0);
+            for (j, b) in values.iter().enumerate() {
+                assert_eq!(a.cmp(b), i.cmp(&j), "{a:?} vs {b:?}");
                 for d in [Direction::Asc, Direction::Desc] {
-                    let (ka, kb) = (key(a, d), key(b, d));
-                    assert_eq!(ka.cmp(&kb), plain(&ka, &kb), "{a:?} vs {b:?} {d:?}");
+                    let order = [(Expr::Row, d)];
+                    let (ka, kb) = (SortKey::of(&order, a), SortKey::of(&order, b));
+                    assert_eq!(ka.cmp(&kb), in_direction(i.cmp(&j), d), "{a:?} vs {b:?} {d:?}");
                 }
             }
         }
+        assert_eq!(
+            SortKey::of(&[(Expr::Row, Direction::Asc)], &Value::from(-0.0)),
+            SortKey::of(&[(Expr::Row, Direction::Asc)], &Value::from(0))
+        );
+        // The usual key is its prefix alone.
+        assert!(SortKey::of(&[(Expr::Row, Direction::Desc)], &Value::from(7)).parts.is_none());
     }
 }

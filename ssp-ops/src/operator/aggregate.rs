@@ -275,10 +275,8 @@ fn render(group: &[(SmolStr, Expr)], aggregates: &[(SmolStr, AggFn)], key: &[Val
     if g.count <= 0 {
         return None;
     }
-    let mut fields: Vec<(SmolStr, Value)> =
-        group.iter().zip(key).map(|((name, _), v)| (name.clone(), v.clone())).collect();
     let mut slot = 0;
-    for (name, agg) in aggregates {
+    let values = aggregates.iter().map(|(name, agg)| {
         let value = match agg {
             AggFn::Count => Value::from(g.count),
             AggFn::Sum(_) => g.values[slot].sum().map_or(Value::None, Value::Number),
@@ -290,8 +288,21 @@ fn render(group: &[(SmolStr, Expr)], aggregates: &[(SmolStr, AggFn)], key: &[Val
         if agg.arg().is_some() {
             slot += 1;
         }
-        fields.push((name.clone(), value));
+        (name.clone(), value)
+    });
+    // The group's last row has the same key fields and every aggregate's
+    // field: a copy of it takes the new values in place (a repeated name
+    // keeps the last aggregate's value, as when the row is built anew).
+    if let Some(Value::Object(last)) = &g.row {
+        let mut row = last.clone();
+        for (name, value) in values {
+            row.insert(name, value);
+        }
+        return Some(Value::Object(row));
     }
+    let mut fields: Vec<(SmolStr, Value)> = Vec::with_capacity(group.len() + aggregates.len());
+    fields.extend(group.iter().zip(key).map(|((name, _), v)| (name.clone(), v.clone())));
+    fields.extend(values);
     Some(Value::Object(fields.into_iter().collect::<Object>()))
 }
 
@@ -403,6 +414,29 @@ mod tests {
             }
             assert!(input.is_empty());
             assert_eq!(agg.group_count(), 0);
+        }
+    }
+
+    // A group's row is rebuilt from its last one: a name shared by a group
+    // key and aggregates keeps the last aggregate's value, as the reference
+    // (which builds the row anew) does.
+    #[test]
+    fn repeated_output_names_keep_the_last_value_across_steps() {
+        let row = |g: i64, x: i64| -> Value { format!("{{ g: {g}, x: {x} }}").parse().expect("a literal") };
+        let group = vec![(SmolStr::from("n"), Expr::field("g"))];
+        let aggregates: Vec<(SmolStr, AggFn)> = vec![
+            ("n".into(), AggFn::Count),
+            ("s".into(), AggFn::Sum(Expr::field("x"))),
+            ("s".into(), AggFn::Max(Expr::field("x"))),
+        ];
+        let mut agg = Aggregate::new(group.clone(), aggregates.clone());
+        let mut input: ZSet<Value> = ZSet::new();
+        let mut output: ZSet<Value> = ZSet::new();
+        for step in [vec![(row(1, 5), 1)], vec![(row(1, 7), 1)], vec![(row(1, 5), -1), (row(2, 3), 1)]] {
+            let delta: ZSet<Value> = step.into_iter().collect();
+            output += &agg.step(&delta, &[]);
+            input += &delta;
+            assert_eq!(output, reference(&input, &group, &aggregates, &[]));
         }
     }
 

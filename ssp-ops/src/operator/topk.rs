@@ -113,9 +113,17 @@ fn window_change(old: &[(Value, ZWeight)], new: &[(Value, ZWeight)]) -> ZSet<Val
     }
     let mut out = ZSet::new();
     let mut matched = [false; PAIRWISE_WINDOW];
+    // A window's rows are distinct, and both windows are in order: a row of
+    // the new one is looked for among the old rows not yet matched, from
+    // just after the last match (a step usually shifts the window by a row
+    // or two).
+    let mut from = 0;
     for (row, w) in new {
-        match old.iter().position(|(o, _)| o == row) {
+        let n = old.len();
+        let found = (0..n).map(|k| (from + k) % n).find(|&i| !matched[i] && old[i].0 == *row);
+        match found {
             Some(i) => {
+                from = i + 1;
                 matched[i] = true;
                 let d = w.wrapping_sub(old[i].1);
                 if d != 0 {
@@ -206,7 +214,9 @@ impl TopK {
         }
         let mut changes: Vec<(SortKey, &Value, ZWeight)> =
             delta.iter().map(|(r, w)| (SortKey::of_in(spec.order, r, ctx.params), r, w)).collect();
-        changes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        // A Z-set holds each row once: no two changes are equal, and an
+        // unstable sort (no buffer) gives the one order.
+        changes.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         // Does the change reach the window? Only rows up to its last one can
         // move it, unless it is not full (then any row may join it).
         let reaches = !self.full
@@ -235,12 +245,14 @@ impl TopK {
         let taken = match &self.input {
             Ordered::Owned(state) => take_window(state.iter().map(|((k, r), w)| (k, r, *w)), spec.offset, spec.limit),
             Ordered::Shared { index, partition, filters } => {
-                let before: Box<dyn Iterator<Item = Entry<'_>>> = match ctx.tables.get_order_index(index) {
-                    Some(index) if !ctx.hydrating => Box::new(
-                        index.scan(partition).filter(move |(_, row)| ctx.passes(filters, row)).map(|(k, r)| (k, r, 1)),
-                    ),
-                    _ => Box::new(std::iter::empty()),
-                };
+                let before = ctx
+                    .tables
+                    .get_order_index(index)
+                    .filter(|_| !ctx.hydrating)
+                    .into_iter()
+                    .flat_map(move |index| index.scan(partition))
+                    .filter(move |(_, row)| ctx.passes(filters, row))
+                    .map(|(k, r)| (k, r, 1));
                 let changed = changes.iter().map(|(k, r, w)| (k, *r, *w));
                 take_window(Merge { a: before.peekable(), b: changed.peekable() }, spec.offset, spec.limit)
             }
