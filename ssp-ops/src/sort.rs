@@ -53,7 +53,7 @@ impl PartialOrd for Part {
 /// The sort key of a row under an ORDER BY: rows compare by their keys in
 /// turn, each ascending or descending by [`Value`]'s order.
 ///
-/// A key is a 128-bit [`prefix`] of its first part, which orders most pairs
+/// A key is a 128-bit prefix of its first part, which orders most pairs
 /// of keys by itself, and the parts for the pairs it does not. A key of one
 /// part whose prefix is exact (a number, a short string, a bool, `NONE`,
 /// `NULL`: the usual ORDER BY) is its prefix alone: 32 bytes, compared as two
