@@ -60,7 +60,7 @@
 //!
 //! ## Features
 //!
-//! - `proptest`: [`strategies`] for values, record ids, Z-sets and change
+//! - `proptest`: `strategies` for values, record ids, Z-sets and change
 //!   streams, for property tests of your own queries.
 
 mod algebra;
