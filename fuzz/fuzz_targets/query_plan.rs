@@ -24,7 +24,7 @@ fuzz_target!(|text: &str| {
             Ok(planned) => {
                 let _ = planned.explain();
                 let mut tables = Tables::new();
-                let slots = planned.lowered.bind(&params);
+                let Ok(slots) = planned.lowered.bind(&params) else { panic!("{text:?}: the parameters it was planned with do not fit") };
                 let (_, rows) = Circuit::with_params(planned.lowered.plan.clone(), slots.clone(), &mut tables);
                 assert!(rows.is_empty(), "{text:?}: rows from empty tables");
                 if let Some(records) = &planned.lowered.records {

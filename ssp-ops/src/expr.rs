@@ -103,9 +103,11 @@ pub enum Expr {
     Lit(Value),
     /// A comparison.
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
-    /// All of the conditions (true when empty).
+    /// All of the conditions: as a value, the first falsy operand or else the
+    /// last (`true` when empty), as SurrealDB's `AND` gives.
     And(Vec<Expr>),
-    /// Any of the conditions (false when empty).
+    /// Any of the conditions: as a value, the first truthy operand or else
+    /// the last (`false` when empty), as SurrealDB's `OR` gives.
     Or(Vec<Expr>),
     /// The negation of a condition's truth.
     Not(Box<Expr>),
@@ -224,7 +226,30 @@ impl Expr {
             Expr::Row => row.clone(),
             Expr::Field(path) => row.pick(path),
             Expr::Lit(v) => v.clone(),
-            Expr::Cmp(..) | Expr::And(_) | Expr::Or(_) | Expr::Not(_) => Value::Bool(self.test_in(row, params)),
+            Expr::Cmp(..) | Expr::Not(_) => Value::Bool(self.test_in(row, params)),
+            // As in SurrealDB, `AND` and `OR` give an operand, not a bool:
+            // `AND` its first falsy operand (else the last), `OR` its first
+            // truthy one (else the last).
+            Expr::And(all) => {
+                let mut last = Value::Bool(true);
+                for e in all {
+                    last = e.eval_in(row, params);
+                    if !truthy(&last) {
+                        break;
+                    }
+                }
+                last
+            }
+            Expr::Or(any) => {
+                let mut last = Value::Bool(false);
+                for e in any {
+                    last = e.eval_in(row, params);
+                    if truthy(&last) {
+                        break;
+                    }
+                }
+                last
+            }
             Expr::Arith(op, a, b) => arith(*op, &a.eval_in(row, params), &b.eval_in(row, params)),
             Expr::Object(fields) => {
                 Value::Object(fields.iter().map(|(name, e)| (name.clone(), e.eval_in(row, params))).collect::<Object>())

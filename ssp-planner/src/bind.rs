@@ -176,7 +176,7 @@ impl<'a> Binder<'a> {
         if let Projection::Fields(fields) = proj {
             for field in fields {
                 if let Field::Expr { expr, alias: Some(alias), .. } = field {
-                    out.push((self.path_of(alias)?, self.expr(expr, scope)?));
+                    out.push((self.alias_of(alias)?, self.expr(expr, scope)?));
                 }
             }
         }
@@ -200,7 +200,7 @@ impl<'a> Binder<'a> {
                         Field::All(_) => all = true,
                         Field::Expr { expr, alias, span } => {
                             let path = match alias {
-                                Some(a) => self.path_of(a)?,
+                                Some(a) => self.alias_of(a)?,
                                 None => self.implicit_name(expr, *span)?,
                             };
                             out.push((path, self.expr(expr, scope)?));
@@ -226,6 +226,22 @@ impl<'a> Binder<'a> {
                 span,
             )),
         }
+    }
+
+    /// The output path an alias names; names starting with `__` are the
+    /// planner's own.
+    fn alias_of(&self, idiom: &ast::Idiom) -> Result<FieldPath, PlanError> {
+        let path = self.path_of(idiom)?;
+        if let Some(PathPart::Field(first)) = path.parts().first()
+            && first.starts_with("__")
+        {
+            return Err(PlanError::unsupported(
+                format!("the name `{first}`"),
+                "names starting with `__` are reserved for the planner",
+                idiom.span,
+            ));
+        }
+        Ok(path)
     }
 
     /// A path of plain fields (aliases, GROUP BY, ORDER BY, OMIT).
@@ -254,6 +270,9 @@ impl<'a> Binder<'a> {
                 idioms.iter().map(|i| Ok((self.path_of(i)?, self.idiom(i, scope)?))).collect::<Result<Vec<_>, _>>()?
             }
         };
+        if let Some(first) = select.omit.first() {
+            return Err(PlanError::unsupported("OMIT with GROUP", "select only the fields to keep", first.span));
+        }
         // `SELECT VALUE x … GROUP`: the rows of the field `x` would be, as values.
         let value_field;
         let (fields, value) = match &select.projection {
@@ -274,7 +293,8 @@ impl<'a> Binder<'a> {
                 return Err(PlanError::unsupported("`*` with GROUP", "select the group fields", field_span(field)));
             };
             let name = match alias {
-                Some(a) => self.path_of(a)?,
+                Some(a) if value => self.path_of(a)?,
+                Some(a) => self.alias_of(a)?,
                 None => self.implicit_name(expr, *span)?,
             };
             if let Some(agg) = self.aggregate(expr, scope)? {
@@ -401,6 +421,18 @@ impl<'a> Binder<'a> {
                 let link = self.table_def(scope).and_then(|d| d.fields.get(name)).and_then(Kind::link_table);
                 match (link, rest_path(&rest)?) {
                     (Some(table), Some(path)) => {
+                        // A link read through another declared link would need
+                        // a second join: refused rather than read as `NONE`.
+                        if let Some(PathPart::Field(next)) = path.parts().first()
+                            && path.parts().len() > 1
+                            && self.schema.field(table, next).and_then(Kind::link_table).is_some()
+                        {
+                            return Err(PlanError::unsupported(
+                                "a path through two record links",
+                                "follow one link per path, or select the second with a subquery",
+                                idiom.span,
+                            ));
+                        }
                         Ok(Scalar::Link { field: FieldPath::field(name.clone()), table: table.clone(), path })
                     }
                     (_, rest) => {

@@ -86,6 +86,17 @@ pub enum PlanErrorKind {
         /// Why it is needed.
         hint: &'static str,
     },
+    /// A parameter that fixed a plan's shape (`LIMIT $n`) has another value
+    /// than when the plan was made.
+    #[error("parameter `${name}` was {planned} when the view was planned and is {now} now; plan the view again")]
+    ShapeParam {
+        /// The parameter.
+        name: SmolStr,
+        /// Its value when planned.
+        planned: String,
+        /// Its value now.
+        now: String,
+    },
     /// `LIMIT` or `START` that is not a non-negative integer.
     #[error("{clause} must be a non-negative integer, found {found}")]
     BadBound {

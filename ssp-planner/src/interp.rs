@@ -298,8 +298,22 @@ impl Db {
             ),
             Scalar::Cmp(op, a, b) => Value::Bool(op.test(&eval(a), &eval(b))),
             Scalar::Member(op, a, b) => Value::Bool(op.test(&eval(a), &eval(b))),
-            Scalar::And(es) => Value::Bool(es.iter().all(|e| truthy(&eval(e)))),
-            Scalar::Or(es) => Value::Bool(es.iter().any(|e| truthy(&eval(e)))),
+            // SurrealDB's `a AND b` is `a` if `a` is falsy, else `b`; `a OR b`
+            // is `a` if `a` is truthy, else `b`.
+            Scalar::And(es) => es
+                .iter()
+                .try_fold(Value::Bool(true), |_, e| {
+                    let v = eval(e);
+                    if truthy(&v) { Ok(v) } else { Err(v) }
+                })
+                .unwrap_or_else(|falsy| falsy),
+            Scalar::Or(es) => es
+                .iter()
+                .try_fold(Value::Bool(false), |_, e| {
+                    let v = eval(e);
+                    if truthy(&v) { Err(v) } else { Ok(v) }
+                })
+                .unwrap_or_else(|truthy| truthy),
             Scalar::Not(e) => Value::Bool(!truthy(&eval(e))),
             Scalar::Arith(op, a, b) => arith(*op, &eval(a), &eval(b)),
             Scalar::Neg(e) => neg(&eval(e)),

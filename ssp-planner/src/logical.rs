@@ -184,7 +184,7 @@ impl Scalar {
         Scalar::Field(path.parse().unwrap_or_else(|_| FieldPath::field(path)))
     }
 
-    /// Calls `f` on each direct sub-expression (not into subqueries).
+    /// The direct sub-expressions (not into subqueries).
     pub fn children(&self) -> Vec<&Scalar> {
         match self {
             Scalar::Lit(_)
@@ -202,6 +202,15 @@ impl Scalar {
         }
     }
 
+    /// Calls `f` on the expression and each expression inside it, down to
+    /// subqueries (which `f` sees, but not what is inside them).
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Scalar)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
+        }
+    }
+
     /// Whether the expression, anywhere inside (subqueries included), satisfies `pred`.
     pub fn any(&self, pred: &mut impl FnMut(&Scalar) -> bool) -> bool {
         if pred(self) {
@@ -211,14 +220,6 @@ impl Scalar {
             return rel.any_scalar(pred);
         }
         self.children().into_iter().any(|c| c.any(pred))
-    }
-
-    /// Whether the expression reads the row it is evaluated against (fields,
-    /// links, the row itself), outside subqueries.
-    pub fn reads_row(&self) -> bool {
-        matches!(self, Scalar::Row | Scalar::Field(_) | Scalar::Link { .. } | Scalar::Reach { .. })
-            || self.children().into_iter().any(Scalar::reads_row)
-            || matches!(self, Scalar::Subquery(rel) if rel.reads_parent())
     }
 
     /// The conjuncts of a condition (`a AND b` gives `[a, b]`).
@@ -300,31 +301,34 @@ impl Rel {
         if let Rel::Scan { table } = self {
             add(table);
         }
+        let mut subqueries = Vec::new();
         for s in self.scalars() {
-            s.any(&mut |s| {
-                match s {
-                    Scalar::Link { table, .. } => add(table),
-                    Scalar::Reach { edge, .. } => add(edge),
-                    _ => {}
-                }
-                false
+            s.walk(&mut |s| match s {
+                Scalar::Link { table, .. } => add(table),
+                Scalar::Reach { edge, .. } => add(edge),
+                Scalar::Subquery(rel) => subqueries.push(&**rel),
+                _ => {}
             });
         }
-        let mut subs = Vec::new();
-        for s in self.scalars() {
-            s.any(&mut |s| {
-                if let Scalar::Subquery(rel) = s {
-                    subs.push(rel.clone());
-                }
-                false
-            });
-        }
-        for sub in subs {
+        for sub in subqueries {
             sub.collect_tables(out);
         }
         for input in self.inputs() {
             input.collect_tables(out);
         }
+    }
+
+    /// The subqueries of this operator's scalars (not those nested in them).
+    pub fn subqueries(&self) -> Vec<&Rel> {
+        let mut out = Vec::new();
+        for s in self.scalars() {
+            s.walk(&mut |s| {
+                if let Scalar::Subquery(rel) = s {
+                    out.push(&**rel);
+                }
+            });
+        }
+        out
     }
 }
 
@@ -410,15 +414,7 @@ impl Rel {
     /// Writes the plan as an indented tree, one operator a line.
     pub(crate) fn explain(&self, f: &mut impl fmt::Write, depth: usize) -> fmt::Result {
         let pad = "  ".repeat(depth);
-        let mut subqueries = Vec::new();
-        for s in self.scalars() {
-            s.any(&mut |s| {
-                if let Scalar::Subquery(rel) = s {
-                    subqueries.push((**rel).clone());
-                }
-                false
-            });
-        }
+        let subqueries = self.subqueries();
         match self {
             Rel::Scan { table } => writeln!(f, "{pad}Scan {table}")?,
             Rel::Filter { pred, .. } => writeln!(f, "{pad}Filter {pred}")?,

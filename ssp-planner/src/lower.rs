@@ -39,36 +39,56 @@ pub struct Lowered {
     pub records: Option<Arc<Plan>>,
     /// Slot `i` of the plans' parameters.
     pub slots: Vec<ParamSlot>,
+    /// The parameters that fixed the plan's shape (`LIMIT $n`, `START $s`)
+    /// and the values they had: a plan serves only views whose parameters
+    /// have these values.
+    pub fixed: Vec<(ParamSlot, Value)>,
 }
 
 impl Lowered {
     /// The values of the plan's parameter slots, from the view's parameters
-    /// (unset ones are `NONE`).
-    pub fn bind(&self, params: &Params) -> Vec<Value> {
-        self.slots
-            .iter()
-            .map(|slot| {
-                let v = params.get(&slot.name).cloned().unwrap_or(Value::None);
-                match &slot.path {
-                    Some(p) => v.pick(p),
-                    None => v,
-                }
-            })
-            .collect()
+    /// (unset ones are `NONE`). An error if a parameter that fixed the plan's
+    /// shape has another value now: plan the view again for it.
+    pub fn bind(&self, params: &Params) -> Result<Vec<Value>, PlanError> {
+        for (slot, planned) in &self.fixed {
+            let now = slot.value(params);
+            if now != *planned {
+                return Err(PlanError::new(
+                    crate::error::PlanErrorKind::ShapeParam {
+                        name: slot.name.clone(),
+                        planned: planned.to_string(),
+                        now: now.to_string(),
+                    },
+                    Default::default(),
+                ));
+            }
+        }
+        Ok(self.slots.iter().map(|slot| slot.value(params)).collect())
+    }
+}
+
+impl ParamSlot {
+    /// The slot's value among `params` (`NONE` if unset).
+    pub fn value(&self, params: &Params) -> Value {
+        let v = params.get(&self.name).cloned().unwrap_or(Value::None);
+        match &self.path {
+            Some(p) => v.pick(p),
+            None => v,
+        }
     }
 }
 
 /// Lowers `rel`. `params` gives the values of parameters that fix the plan's
 /// shape (`LIMIT $n`, `START $s`); every other parameter becomes a slot.
 pub fn lower(rel: &Rel, params: &Params) -> Result<Lowered, PlanError> {
-    let mut cx = Lowering { b: PlanBuilder::new(), slots: Vec::new(), params };
+    let mut cx = Lowering { b: PlanBuilder::new(), slots: Vec::new(), fixed: Vec::new(), params };
     let out = cx.rel(rel)?;
     let build_error =
         |e: ssp_ops::BuildError| PlanError::unsupported(format!("this plan ({e})"), "", Default::default());
     let plan = std::mem::take(&mut cx.b).build(out).map_err(build_error)?;
     let plan = Arc::new(plan);
     // A view of whole records shows exactly its rows: one plan serves both.
-    let records = if shows_records(rel) {
+    let records = if shows_records(rel) && !matches!(rel, Rel::Union(_)) {
         Some(plan.clone())
     } else {
         match cx.records(rel)? {
@@ -79,7 +99,7 @@ pub fn lower(rel: &Rel, params: &Params) -> Result<Lowered, PlanError> {
             None => None,
         }
     };
-    Ok(Lowered { plan, records, slots: cx.slots })
+    Ok(Lowered { plan, records, slots: cx.slots, fixed: cx.fixed })
 }
 
 /// Whether the rows of `rel` are records of its tables (not projected or
@@ -99,6 +119,7 @@ const MAX_LOOKUPS: usize = 3;
 struct Lowering<'a> {
     b: PlanBuilder,
     slots: Vec<ParamSlot>,
+    fixed: Vec<(ParamSlot, Value)>,
     params: &'a Params,
 }
 
@@ -220,7 +241,10 @@ impl Lowering<'_> {
                 }
                 let simple = group.iter().map(|(p, _)| p).chain(aggs.iter().map(|(p, _)| p)).all(single_field);
                 let name = |i: usize, p: &FieldPath| -> SmolStr {
-                    if simple { p.to_string().into() } else { format!("_{i}").into() }
+                    match p.parts() {
+                        [PathPart::Field(name)] if simple => name.clone(),
+                        _ => format!("_{i}").into(),
+                    }
                 };
                 let group_ops = group
                     .iter()
@@ -295,11 +319,17 @@ impl Lowering<'_> {
     fn records(&mut self, rel: &Rel) -> Result<Option<(NodeId, bool)>, PlanError> {
         match rel {
             Rel::Union(inputs) => {
+                // Branches that read one table may show the same records
+                // (`FROM t, t:1`): then the union needs a distinct.
                 let mut acc: Option<(NodeId, bool)> = None;
+                let mut seen: Vec<SmolStr> = Vec::new();
                 for input in inputs {
+                    let tables = input.tables();
+                    let overlaps = tables.iter().any(|t| seen.contains(t));
+                    seen.extend(tables);
                     if let Some((n, d)) = self.records(input)? {
                         acc = Some(match acc {
-                            Some((a, da)) => (self.b.union(a, n), da || d),
+                            Some((a, da)) => (self.b.union(a, n), da || d || overlaps),
                             None => (n, d),
                         });
                     }
@@ -347,7 +377,7 @@ impl Lowering<'_> {
             Rel::Project { input, .. } => &**input,
             other => other,
         };
-        if matches!(below, Rel::Aggregate { .. }) {
+        if !shows_records(below) {
             // Its rows are computed: it shows no records.
             return Ok(None);
         }
@@ -384,11 +414,11 @@ impl Lowering<'_> {
     }
 
     /// `LIMIT`/`START` as a number, fixed at planning time.
-    fn bound(&self, e: &Scalar, clause: &'static str) -> Result<usize, PlanError> {
+    fn bound(&mut self, e: &Scalar, clause: &'static str) -> Result<usize, PlanError> {
         let v = match e {
             Scalar::Lit(v) => v.clone(),
             Scalar::Param { name, path } => {
-                let Some(v) = self.params.get(name) else {
+                if !self.params.contains_key(name) {
                     return Err(PlanError::new(
                         crate::error::PlanErrorKind::MissingParam {
                             name: name.clone(),
@@ -396,10 +426,21 @@ impl Lowering<'_> {
                         },
                         Default::default(),
                     ));
-                };
-                path.as_ref().map_or_else(|| v.clone(), |p| v.pick(p))
+                }
+                let slot = ParamSlot { name: name.clone(), path: path.clone() };
+                let v = slot.value(self.params);
+                if !self.fixed.iter().any(|(s, _)| *s == slot) {
+                    self.fixed.push((slot, v.clone()));
+                }
+                v
             }
-            other => other_bound(other, clause)?,
+            other => {
+                let found = other.to_string();
+                return Err(PlanError::new(
+                    crate::error::PlanErrorKind::BadBound { clause, found },
+                    Default::default(),
+                ));
+            }
         };
         match &v {
             Value::Number(n) => n.to_i64().and_then(|i| usize::try_from(i).ok()),
@@ -733,10 +774,6 @@ impl Lowering<'_> {
             }
         })
     }
-}
-
-fn other_bound(e: &Scalar, clause: &'static str) -> Result<Value, PlanError> {
-    Err(PlanError::new(crate::error::PlanErrorKind::BadBound { clause, found: e.to_string() }, Default::default()))
 }
 
 fn agg_arg(a: &Agg) -> Option<&Scalar> {

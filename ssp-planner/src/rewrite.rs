@@ -87,6 +87,10 @@ fn map_agg(a: crate::logical::Agg, f: &mut impl FnMut(Scalar) -> Scalar) -> crat
 pub fn fold_constants(rel: Rel) -> Rel {
     let rel = map_inputs(rel, &mut fold_constants);
     let rel = map_scalars(rel, &mut fold);
+    let rel = match rel {
+        Rel::Filter { input, pred } => Rel::Filter { input, pred: fold_condition(pred) },
+        other => other,
+    };
     match rel {
         Rel::Filter { input, pred: Scalar::Lit(v) } if truthy(&v) => *input,
         other => other,
@@ -140,28 +144,8 @@ pub fn fold(e: Scalar) -> Scalar {
                 None => Scalar::Call(f, args),
             }
         }
-        Scalar::And(es) => {
-            let mut out = Vec::new();
-            for e in es.into_iter().map(fold) {
-                match lit(&e) {
-                    Some(v) if truthy(&v) => {}
-                    Some(_) => return Scalar::Lit(Value::Bool(false)),
-                    None => out.push(e),
-                }
-            }
-            if out.is_empty() { Scalar::Lit(Value::Bool(true)) } else { Scalar::And(out) }
-        }
-        Scalar::Or(es) => {
-            let mut out = Vec::new();
-            for e in es.into_iter().map(fold) {
-                match lit(&e) {
-                    Some(v) if truthy(&v) => return Scalar::Lit(Value::Bool(true)),
-                    Some(_) => {}
-                    None => out.push(e),
-                }
-            }
-            if out.is_empty() { Scalar::Lit(Value::Bool(false)) } else { Scalar::Or(out) }
-        }
+        Scalar::And(es) => fold_connective(es, true),
+        Scalar::Or(es) => fold_connective(es, false),
         Scalar::Array(es) => {
             let es: Vec<Scalar> = es.into_iter().map(fold).collect();
             match es.iter().map(lit).collect::<Option<Vec<Value>>>() {
@@ -171,6 +155,62 @@ pub fn fold(e: Scalar) -> Scalar {
         }
         Scalar::Object(fields) => Scalar::Object(fields.into_iter().map(|(k, v)| (k, fold(v))).collect()),
         other => other,
+    }
+}
+
+/// Folds a condition, where only its truth matters: `AND` drops its true
+/// literals, `OR` its false ones.
+fn fold_condition(pred: Scalar) -> Scalar {
+    let keep = |es: Vec<Scalar>, and: bool| -> Vec<Scalar> {
+        es.into_iter().filter(|e| !matches!(e, Scalar::Lit(v) if truthy(v) == and)).collect()
+    };
+    match pred {
+        Scalar::And(es) => match keep(es, true) {
+            kept if kept.is_empty() => Scalar::Lit(Value::Bool(true)),
+            mut kept if kept.len() == 1 => kept.remove(0),
+            kept => Scalar::And(kept),
+        },
+        Scalar::Or(es) => match keep(es, false) {
+            kept if kept.is_empty() => Scalar::Lit(Value::Bool(false)),
+            mut kept if kept.len() == 1 => kept.remove(0),
+            kept => Scalar::Or(kept),
+        },
+        other => other,
+    }
+}
+
+/// Folds `AND` (`and`) or `OR`, which give an operand (SurrealDB's `AND`:
+/// the first falsy operand or else the last; `OR`: the first truthy or else
+/// the last). A literal that lets evaluation go on is dropped unless it is
+/// last; one that stops it ends the list.
+fn fold_connective(es: Vec<Scalar>, and: bool) -> Scalar {
+    let empty = Scalar::Lit(Value::Bool(and));
+    let mut out: Vec<Scalar> = Vec::new();
+    let n = es.len();
+    for (i, e) in es.into_iter().map(fold).enumerate() {
+        let Scalar::Lit(v) = &e else {
+            out.push(e);
+            continue;
+        };
+        if truthy(v) != and {
+            // This literal stops the evaluation: it is the result if reached.
+            out.push(e);
+            break;
+        }
+        if i + 1 == n {
+            out.push(e);
+        }
+    }
+    match out.len() {
+        0 => empty,
+        1 => out.remove(0),
+        _ => {
+            if and {
+                Scalar::And(out)
+            } else {
+                Scalar::Or(out)
+            }
+        }
     }
 }
 
@@ -186,6 +226,17 @@ pub fn unnest_subqueries(rel: Rel) -> Rel {
     let rel = map_inputs(rel, &mut unnest_subqueries);
     let Rel::Filter { input, pred } = rel else { return rel };
     unnest_filter(*input, pred)
+}
+
+/// The most branches unnesting `OR`s of subqueries may make of one filter.
+const MAX_UNION_BRANCHES: usize = 16;
+
+/// How many copies of its input a plan holds side by side (1 but for unions).
+fn union_width(rel: &Rel) -> usize {
+    match rel {
+        Rel::Union(inputs) => inputs.iter().map(union_width).sum(),
+        other => other.inputs().first().map_or(1, |i| union_width(i)),
+    }
 }
 
 fn has_subquery(s: &Scalar) -> bool {
@@ -208,6 +259,12 @@ fn unnest_filter(mut input: Rel, pred: Scalar) -> Rel {
         input = Rel::Filter { input: Box::new(input), pred: Scalar::all(rest) };
     }
     for ds in disjunctions {
+        // Each disjunction multiplies the branches of the plan: past a budget,
+        // it stays a filter (with its subqueries as lookups).
+        if union_width(&input) * ds.len() > MAX_UNION_BRANCHES {
+            input = Rel::Filter { input: Box::new(input), pred: Scalar::Or(ds) };
+            continue;
+        }
         let mut branches = Vec::new();
         for (i, d) in ds.iter().enumerate() {
             let mut cond: Vec<Scalar> = ds[..i].iter().map(|e| Scalar::Not(Box::new(e.clone()))).collect();
@@ -223,7 +280,10 @@ fn unnest_filter(mut input: Rel, pred: Scalar) -> Rel {
 // pass-through, not an error, so its size does not matter.
 #[allow(clippy::result_large_err)]
 fn semi_join_of(c: Scalar) -> Result<(Scalar, Rel, bool), Scalar> {
-    let plain = |s: &Scalar| !s.any(&mut |x| matches!(x, Scalar::Subquery(_)));
+    // The key must be evaluable on the row alone: no subquery, record link
+    // or graph walk (those are lookups a filter makes, not a semi-join key).
+    let plain =
+        |s: &Scalar| !s.any(&mut |x| matches!(x, Scalar::Subquery(_) | Scalar::Link { .. } | Scalar::Reach { .. }));
     let (negated, c) = match c {
         Scalar::Not(inner) if matches!(*inner, Scalar::Member(..)) => (true, *inner),
         c => (false, c),
@@ -236,7 +296,7 @@ fn semi_join_of(c: Scalar) -> Result<(Scalar, Rel, bool), Scalar> {
     };
     let anti = matches!(op, MemberOp::NotInside | MemberOp::ContainsNot) != negated;
     match *sub {
-        Scalar::Subquery(right) if !right.reads_parent() && plain(&key) => Ok((*key, *right, anti)),
+        Scalar::Subquery(right) if !right.reads_parent() && plain(&key) => Ok((*key, unnest_subqueries(*right), anti)),
         sub => {
             let c = match op {
                 MemberOp::Inside | MemberOp::NotInside => Scalar::Member(op, key, Box::new(sub)),
@@ -316,9 +376,10 @@ pub fn order_joins(rel: Rel, schema: &Schema) -> Rel {
     let rows_of = |r: &Rel| r.tables().first().and_then(|t| schema.stats(t)).map(|s| s.rows as f64);
     let estimate = |(key, right, anti): &(Scalar, Box<Rel>, bool)| -> f64 {
         let distinct = match (key, &table) {
-            (Scalar::Field(p), Some(t)) => {
-                schema.stats(t).and_then(|s| s.distinct.get(p.to_string().as_str()).copied())
-            }
+            (Scalar::Field(p), Some(t)) => match p.parts() {
+                [ssp_core::PathPart::Field(name)] => schema.stats(t).and_then(|s| s.distinct.get(name).copied()),
+                _ => None,
+            },
             _ => None,
         };
         let kept = match (rows_of(right), distinct) {
@@ -362,7 +423,7 @@ mod tests {
             Scalar::Lit(Value::Bool(true)),
         ]);
         let folded = fold_constants(Rel::Filter { input: Box::new(scan("t")), pred });
-        assert_eq!(folded, Rel::Filter { input: Box::new(scan("t")), pred: Scalar::And(vec![eq("k", 2)]) });
+        assert_eq!(folded, Rel::Filter { input: Box::new(scan("t")), pred: eq("k", 2) });
         let always = Rel::Filter { input: Box::new(scan("t")), pred: Scalar::Not(Box::new(Scalar::Lit(Value::None))) };
         assert_eq!(fold_constants(always), scan("t"));
     }

@@ -189,7 +189,7 @@ pub struct TableDef {
 pub struct Stats {
     /// The number of rows.
     pub rows: u64,
-    /// The number of distinct values of some fields.
+    /// The number of distinct values of some top-level fields, by field name.
     pub distinct: BTreeMap<SmolStr, u64>,
 }
 

@@ -256,7 +256,7 @@ fn check(query: Query, versions: &[Vec<ChangeBatch>], late: usize, p: i64) -> Re
     let from_text = plan(&parsed, &schema, &params).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
     prop_assert_eq!(&from_text.bound, &planned.bound, "the text {} plans differently", text);
     prop_assert_eq!(&*from_text.lowered.plan, &*planned.lowered.plan);
-    let slots = planned.lowered.bind(&params);
+    let slots = planned.lowered.bind(&params).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut tables = Tables::new();
     let (mut circuit, initial) = Circuit::with_params(planned.lowered.plan.clone(), slots.clone(), &mut tables);
     prop_assert!(initial.is_empty());
