@@ -113,6 +113,10 @@ pub(crate) fn shows_records(rel: &Rel) -> bool {
     }
 }
 
+/// A lookup ready to join: the key's path in the row (`None`: a constant
+/// key), the right node, and the key of a right row.
+type Prepared = (Option<FieldPath>, NodeId, Expr);
+
 /// The most lookups one clause may make (each doubles the branches).
 const MAX_LOOKUPS: usize = 3;
 
@@ -474,25 +478,22 @@ impl Lowering<'_> {
                 Default::default(),
             ));
         }
+        // Each lookup's right side is built once and shared by every branch:
+        // only the key of the row depends on the joins before it.
+        let mut prepared = Vec::with_capacity(lookups.len());
+        for lookup in &lookups {
+            prepared.push(self.prepare(lookup, node)?);
+        }
         let frame = Frame { lookups: lookups.into_iter().cloned().collect(), matched: Vec::new() };
-        self.branch(node, frame, build)
+        self.branch(node, frame, &prepared, build)
     }
 
-    /// Joins the next lookup of `frame` to `node`, both ways (found and not
-    /// found), and builds over each branch; every lookup joined, `build`.
-    fn branch(
-        &mut self,
-        node: NodeId,
-        frame: Frame,
-        build: &mut dyn FnMut(&mut Self, NodeId, &Frame) -> Result<NodeId, PlanError>,
-    ) -> Result<NodeId, PlanError> {
-        let Some(lookup) = frame.lookups.get(frame.matched.len()).cloned() else {
-            return build(self, node, &frame);
-        };
-        let (left_key, right, right_key) = match &lookup {
-            Scalar::Link { field, table, .. } => {
-                (Expr::Field(frame.row_path(field)), self.b.source(table), Expr::field("id"))
-            }
+    /// The right side of a lookup: `(key path in the row, right node, key of
+    /// a right row)`; no path means every row looks up the one right row.
+    /// `rows` are the rows before any join (a walk starts from them).
+    fn prepare(&mut self, lookup: &Scalar, rows: NodeId) -> Result<Prepared, PlanError> {
+        Ok(match lookup {
+            Scalar::Link { field, table, .. } => (Some(field.clone()), self.b.source(table), Expr::field("id")),
             Scalar::Reach { start, edge, from, to, table, max } => {
                 let edges = self.b.source(edge);
                 let into = Expr::Cmp(
@@ -501,26 +502,36 @@ impl Lowering<'_> {
                     Box::new(Expr::Lit(Value::from(table.as_str()))),
                 );
                 let edges = self.b.filter(edges, into);
-                let start_key = Expr::Field(frame.row_path(start));
-                let walks =
-                    self.b
-                        .reach(node, edges, start_key.clone(), Expr::field(from), Expr::field(to), 1, *max)
-                        .map_err(|e| PlanError::unsupported(format!("this recursion ({e})"), "", Default::default()))?;
+                let walks = self
+                    .b
+                    .reach(rows, edges, Expr::Field(start.clone()), Expr::field(from), Expr::field(to), 1, *max)
+                    .map_err(|e| PlanError::unsupported(format!("this recursion ({e})"), "", Default::default()))?;
                 let reached = Expr::field("to");
                 let collect = AggFn::Collect(Expr::Array(vec![reached.clone(), reached]));
                 let grouped =
                     self.b.aggregate(walks, vec![("k".into(), Expr::field("from"))], vec![("v".into(), collect)]);
-                (start_key, grouped, Expr::field("k"))
+                (Some(start.clone()), grouped, Expr::field("k"))
             }
-            Scalar::Subquery(sub) => {
-                let (outer, grouped, key) = self.nested(sub)?;
-                let left_key = match outer {
-                    Some(path) => Expr::Field(frame.row_path(&path)),
-                    None => key.clone(),
-                };
-                (left_key, grouped, key)
-            }
+            Scalar::Subquery(sub) => self.nested(sub)?,
             _ => return Err(PlanError::unsupported("this lookup", "", Default::default())),
+        })
+    }
+
+    /// Joins the next lookup of `frame` to `node`, both ways (found and not
+    /// found), and builds over each branch; every lookup joined, `build`.
+    fn branch(
+        &mut self,
+        node: NodeId,
+        frame: Frame,
+        prepared: &[Prepared],
+        build: &mut dyn FnMut(&mut Self, NodeId, &Frame) -> Result<NodeId, PlanError>,
+    ) -> Result<NodeId, PlanError> {
+        let Some((path, right, right_key)) = prepared.get(frame.matched.len()).cloned() else {
+            return build(self, node, &frame);
+        };
+        let left_key = match &path {
+            Some(path) => Expr::Field(frame.row_path(path)),
+            None => right_key.clone(),
         };
         let joined = self
             .b
@@ -538,8 +549,8 @@ impl Lowering<'_> {
         found.matched.push(true);
         let mut missing = frame;
         missing.matched.push(false);
-        let a = self.branch(joined, found, build)?;
-        let b = self.branch(unmatched, missing, build)?;
+        let a = self.branch(joined, found, prepared, build)?;
+        let b = self.branch(unmatched, missing, prepared, build)?;
         Ok(self.b.union(a, b))
     }
 

@@ -439,3 +439,16 @@ fn paths_through_two_links_and_reserved_names_are_refused() {
         assert_eq!(err.span.text(text), at, "{text}: {err}");
     }
 }
+
+#[test]
+fn each_lookup_is_built_once_however_many_branches_read_it() {
+    let text = "SELECT (SELECT VALUE n FROM t2 WHERE k = $parent.k) AS a, \
+                (SELECT VALUE n FROM t2 WHERE n = $parent.n) AS b, \
+                (SELECT VALUE k FROM t2 WHERE s = $parent.s) AS c FROM t";
+    let planned = plan(&ssp_planner::parse(text).expect("a query"), &Schema::new(), &Params::new()).expect("a plan");
+    let circuit = planned.lowered.plan.to_string();
+    assert_eq!(circuit.matches(" aggregate ").count(), 3, "{circuit}");
+    // Eight branches (found or not, three times) over three shared lookups.
+    assert_eq!(circuit.matches(" anti-join ").count(), 7, "{circuit}");
+    agrees_with_the_interpreter(text, &Schema::new(), &two_versions());
+}
