@@ -39,6 +39,9 @@ pub use ssp_core::*;
 pub use ssp_cvr;
 pub use ssp_ops;
 pub use ssp_planner;
+/// SurrealDB as source and oracle (feature `surreal`).
+#[cfg(feature = "surreal")]
+pub use ssp_surreal;
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

@@ -99,7 +99,7 @@ fn point() -> impl Strategy<Value = Point> {
 
 fn polygon() -> impl Strategy<Value = Polygon> {
     (vec(point(), 0..4), vec(vec(point(), 0..3), 0..2))
-        .prop_map(|(exterior, interiors)| Polygon { exterior, interiors })
+        .prop_map(|(exterior, interiors)| Polygon::new(exterior, interiors))
 }
 
 /// Geometries of every kind.

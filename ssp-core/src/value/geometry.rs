@@ -70,6 +70,20 @@ pub struct Polygon {
 }
 
 impl Polygon {
+    /// A polygon of these rings, each closed (its first point repeated at its
+    /// end, if it is not there already), as SurrealDB stores polygons.
+    pub fn new(exterior: Vec<Point>, interiors: Vec<Vec<Point>>) -> Polygon {
+        let close = |mut ring: Vec<Point>| {
+            if let (Some(first), Some(last)) = (ring.first(), ring.last())
+                && first != last
+            {
+                ring.push(*first);
+            }
+            ring
+        };
+        Polygon { exterior: close(exterior), interiors: interiors.into_iter().map(close).collect() }
+    }
+
     /// The coordinates in the order SurrealDB compares them: holes first, then
     /// the exterior ring.
     fn coords(&self) -> impl Iterator<Item = &Point> + '_ {

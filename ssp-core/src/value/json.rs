@@ -117,7 +117,7 @@ fn line_from(v: &Value) -> Option<Vec<Point>> {
 fn polygon_from(v: &Value) -> Option<Polygon> {
     let rings = v.as_array()?;
     let (exterior, interiors) = rings.split_first()?;
-    Some(Polygon { exterior: line_from(exterior)?, interiors: interiors.iter().map(line_from).collect::<Option<_>>()? })
+    Some(Polygon::new(line_from(exterior)?, interiors.iter().map(line_from).collect::<Option<_>>()?))
 }
 
 /// The geometry of a GeoJSON object, if it is one.

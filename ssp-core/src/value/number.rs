@@ -296,7 +296,7 @@ impl fmt::Display for Number {
             Number::Float(x) if x == f64::INFINITY => f.write_str("Infinity"),
             Number::Float(x) if x == f64::NEG_INFINITY => f.write_str("-Infinity"),
             Number::Float(x) => write!(f, "{x}f"),
-            Number::Decimal(d) => write!(f, "{d}dec"),
+            Number::Decimal(d) => write!(f, "{}dec", d.normalize()),
         }
     }
 }

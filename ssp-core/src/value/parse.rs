@@ -324,7 +324,7 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_ws();
             if self.eat('}') {
-                return Ok(Value::Object(fields.into_iter().collect()));
+                return Ok(object_or_geometry(fields));
             }
             let key = self.object_key()?;
             self.skip_ws();
@@ -334,7 +334,7 @@ impl<'a> Parser<'a> {
             if !self.eat(',') {
                 self.skip_ws();
                 self.expect('}')?;
-                return Ok(Value::Object(fields.into_iter().collect()));
+                return Ok(object_or_geometry(fields));
             }
         }
     }
@@ -419,7 +419,8 @@ impl<'a> Parser<'a> {
             let d = Decimal::from_str(&text)
                 .or_else(|_| Decimal::from_scientific(&text))
                 .map_err(|_| self.error_at(start, "a decimal that fits in 128 bits"))?;
-            return Ok(Value::Number(Number::Decimal(d)));
+            // SurrealDB keeps a decimal literal without trailing zeros.
+            return Ok(Value::Number(Number::Decimal(d.normalize())));
         }
         if self.eat('f') || is_float {
             let f = f64::from_str(&text).map_err(|_| self.error_at(start, "a float"))?;
@@ -485,6 +486,18 @@ impl<'a> Parser<'a> {
 }
 
 /// Decodes pairs of hex digits; on failure, the byte offset of the bad pair.
+/// An object literal, or the geometry it spells: as SurrealDB reads literals,
+/// an object of exactly `type` and `coordinates` (or `geometries`) in GeoJSON
+/// form is a geometry.
+fn object_or_geometry(fields: Vec<(SmolStr, Value)>) -> Value {
+    let object = Value::Object(fields.into_iter().collect());
+    let two = matches!(&object, Value::Object(o) if o.len() == 2);
+    match two.then(|| crate::value::json::geometry_from_value(&object)).flatten() {
+        Some(g) => Value::Geometry(std::sync::Arc::new(g)),
+        None => object,
+    }
+}
+
 pub(crate) fn decode_hex(hex: &str) -> Result<Vec<u8>, usize> {
     let digits = hex.as_bytes();
     let mut out = Vec::with_capacity(digits.len() / 2);
