@@ -2,6 +2,7 @@
 //! loss, and what SSP cannot hold is refused with where it was.
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use ssp_core::Value;
 use ssp_surreal::{ConvertError, from_surreal, to_surreal};
 use surrealdb::Surreal;
@@ -91,7 +92,11 @@ async fn what_ssp_cannot_hold_is_refused_with_its_place() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/convert.txt"))),
+        ..ProptestConfig::default()
+    })]
 
     /// SSP -> SurrealDB -> SSP is the identity, kinds included.
     #[test]
