@@ -112,6 +112,20 @@ impl PlanError {
         PlanError { kind, span }
     }
 
+    /// The error with the line of the query it points at and a caret under
+    /// the problem, like [`ParseError::display_with`](crate::ParseError::display_with).
+    ///
+    /// ```
+    /// use ssp_planner::{Params, Schema, parse, plan};
+    /// let query = "SELECT * FROM issue\nWHERE time::now() > created";
+    /// let err = plan(&parse(query)?, &Schema::new(), &Params::new()).unwrap_err();
+    /// assert!(err.display_with(query).ends_with("WHERE time::now() > created\n  |       ^^^^^^^^^^^"));
+    /// # Ok::<(), ssp_planner::ParseError>(())
+    /// ```
+    pub fn display_with(&self, source: &str) -> String {
+        crate::parse::render(&self.kind, self.span, source)
+    }
+
     pub(crate) fn unsupported(what: impl Into<String>, hint: &str, span: Span) -> PlanError {
         let hint = if hint.is_empty() { String::new() } else { format!("; {hint}") };
         PlanError::new(PlanErrorKind::Unsupported { what: what.into(), hint }, span)

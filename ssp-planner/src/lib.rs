@@ -215,7 +215,14 @@ pub struct Planned {
 pub fn plan(select: &ast::Select, schema: &Schema, params: &Params) -> Result<Planned, PlanError> {
     let bound = bind(select, schema)?;
     let optimized = rewrite::optimize(bound.clone(), schema);
-    let lowered = lower(&optimized, params)?;
+    // What lowering refuses has no place of its own in the text: it points at
+    // the whole query.
+    let lowered = lower(&optimized, params).map_err(|mut e| {
+        if e.span.is_none() {
+            e.span = select.span;
+        }
+        e
+    })?;
     Ok(Planned { bound, optimized, lowered })
 }
 

@@ -107,24 +107,30 @@ impl ParseError {
     /// `source` must be the query that was parsed; a span outside it is
     /// clamped to its end.
     pub fn display_with(&self, source: &str) -> String {
-        let start = floor_char_boundary(source, self.span.start as usize);
-        let end = floor_char_boundary(source, (self.span.end as usize).max(start));
-        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
-        let line_no = source[..start].matches('\n').count() + 1;
-        let line = source[line_start..line_end].trim_end_matches('\r');
-        let column = source[line_start..start].chars().count() + 1;
-        let carets = source[start..end.min(line_end)].chars().count().max(1);
-        let gutter = " ".repeat(line_no.to_string().len());
-        let pad: String = source[line_start..start].chars().map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-        let mut out = String::new();
-        let _ = writeln!(out, "error: {}", self.kind);
-        let _ = writeln!(out, "{gutter}--> line {line_no}, column {column}");
-        let _ = writeln!(out, "{gutter} |");
-        let _ = writeln!(out, "{line_no} | {line}");
-        let _ = write!(out, "{gutter} | {pad}{}", "^".repeat(carets));
-        out
+        render(&self.kind, self.span, source)
     }
+}
+
+/// Renders `message` with the line of `source` that `span` starts on and a
+/// caret under the span, as a compiler would.
+pub(crate) fn render(message: &dyn std::fmt::Display, span: Span, source: &str) -> String {
+    let start = floor_char_boundary(source, span.start as usize);
+    let end = floor_char_boundary(source, (span.end as usize).max(start));
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+    let line_no = source[..start].matches('\n').count() + 1;
+    let line = source[line_start..line_end].trim_end_matches('\r');
+    let column = source[line_start..start].chars().count() + 1;
+    let carets = source[start..end.min(line_end)].chars().count().max(1);
+    let gutter = " ".repeat(line_no.to_string().len());
+    let pad: String = source[line_start..start].chars().map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "error: {message}");
+    let _ = writeln!(out, "{gutter}--> line {line_no}, column {column}");
+    let _ = writeln!(out, "{gutter} |");
+    let _ = writeln!(out, "{line_no} | {line}");
+    let _ = write!(out, "{gutter} | {pad}{}", "^".repeat(carets));
+    out
 }
 
 /// The largest char boundary of `s` at or before `i` (clamped to `s.len()`).

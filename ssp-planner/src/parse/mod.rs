@@ -36,6 +36,7 @@ use smol_str::SmolStr;
 use ssp_core::{Array, Number, Object, RecordId, Set, Value};
 
 use self::error::PResult;
+pub(crate) use self::error::render;
 pub use self::error::{ParseError, ParseErrorKind};
 use self::lexer::{Punct, Tok, Token, char_at, is_ident_char};
 use crate::ast::{
