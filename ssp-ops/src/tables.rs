@@ -67,12 +67,23 @@ impl Delta {
     }
 
     /// The delta of a version's change batches (rows built by [`record_row`]).
+    ///
+    /// Rows are equal across number kinds (`{ n: 1 }` is `{ n: 1.0f }`), so a
+    /// row's removal and its re-insertion in another kind meet in one entry.
+    /// Removals are taken first, so that such an entry keeps the row as the
+    /// tables hold it (what the batch's first removal of it names), and the
+    /// operators see a row leave in the kind it arrived in.
     pub fn from_batches<'a>(batches: impl IntoIterator<Item = &'a ChangeBatch>) -> Self {
         let mut delta = Delta::new();
-        for batch in batches {
-            let z = delta.table_mut(batch.table(), batch.len());
-            for (record, w) in batch.updates() {
-                z.update(record_row(record), *w);
+        let batches: Vec<&ChangeBatch> = batches.into_iter().collect();
+        for removals in [true, false] {
+            for batch in &batches {
+                let z = delta.table_mut(batch.table(), batch.len());
+                for (record, w) in batch.updates() {
+                    if (*w < 0) == removals {
+                        z.update(record_row(record), *w);
+                    }
+                }
             }
         }
         delta.tables.retain(|(_, z)| !z.is_empty());

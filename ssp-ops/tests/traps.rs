@@ -241,3 +241,30 @@ fn order_indexes_are_not_shared_between_expressions_of_different_kinds() {
     assert_eq!(initial, evaluate(&float_plan, &h.tables));
     assert_eq!(initial, ZSet::from_iter([(with_id("t", 1, "{ x: 4611686018427387904 }"), 1)]));
 }
+
+// Rows are equal across number kinds, so a row can leave in another kind
+// than it came in (`x: -3dec` replaced by `x: -3` and then by `x: 0.0f` in
+// one version): the change must still undo the kind that arrived, or a
+// min/max group keeps a stale extreme. (Found by a long proptest run.)
+#[test]
+fn a_value_that_changes_kind_within_a_version_leaves_no_stale_extreme() {
+    let mut h = Harness::new(min_max_by_group());
+    h.step(&[("t", 1, None, Some("{ g: 1, x: -3dec }"))]);
+    h.step(&[
+        ("t", 1, Some("{ g: 1, x: -3dec }"), Some("{ g: 1, x: -3 }")),
+        ("t", 1, Some("{ g: 1, x: -3 }"), Some("{ g: 1, x: 0.0f }")),
+    ]);
+}
+
+// Known bug: a change of kind alone (`-3dec` to `-3`) nets out of the
+// version's change, so the tables keep the old kind; the next version's
+// removal names the new kind, and a min/max group keeps a stale extreme.
+// Fixing it needs a kind-exact row identity (see the session notes).
+#[test]
+#[ignore = "known: a kind-only change is dropped, and a later removal in the new kind leaves a stale min/max"]
+fn a_kind_only_change_then_an_update_leaves_no_stale_extreme() {
+    let mut h = Harness::new(min_max_by_group());
+    h.step(&[("t", 1, None, Some("{ g: 1, x: -3dec }"))]);
+    h.step(&[("t", 1, Some("{ g: 1, x: -3dec }"), Some("{ g: 1, x: -3 }"))]);
+    h.step(&[("t", 1, Some("{ g: 1, x: -3 }"), Some("{ g: 1, x: 0.0f }"))]);
+}
