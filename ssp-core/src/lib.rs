@@ -87,5 +87,12 @@ pub use crate::value::{
     Array, Datetime, Duration, FieldPath, Geometry, Number, Object, PathPart, Point, Polygon, Set, Value, ValueKind,
 };
 pub use crate::zset::{FixedHasher, ZSet};
+
+/// Names written as SurrealQL reads them, for printers of SurrealQL built on
+/// this crate (the planner's query printer uses them).
+pub mod sql {
+    pub use crate::value::path::is_plain_ident;
+    pub use crate::value::sql::{write_backticked, write_ident};
+}
 pub use rust_decimal::Decimal;
 pub use uuid::Uuid;

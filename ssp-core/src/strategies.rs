@@ -192,7 +192,9 @@ pub fn record_key() -> impl Strategy<Value = RecordKey> {
     ]
 }
 
-fn prints_back(v: &Value) -> bool {
+/// Whether `v` is kept by strategies of text round trips: every value but
+/// geometries other than points (and values holding them).
+pub fn prints_back(v: &Value) -> bool {
     match v {
         Value::Geometry(g) => matches!(**g, Geometry::Point(_)),
         Value::Array(a) => a.iter().all(prints_back),

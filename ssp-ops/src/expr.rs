@@ -230,26 +230,8 @@ impl Expr {
             // As in SurrealDB, `AND` and `OR` give an operand, not a bool:
             // `AND` its first falsy operand (else the last), `OR` its first
             // truthy one (else the last).
-            Expr::And(all) => {
-                let mut last = Value::Bool(true);
-                for e in all {
-                    last = e.eval_in(row, params);
-                    if !truthy(&last) {
-                        break;
-                    }
-                }
-                last
-            }
-            Expr::Or(any) => {
-                let mut last = Value::Bool(false);
-                for e in any {
-                    last = e.eval_in(row, params);
-                    if truthy(&last) {
-                        break;
-                    }
-                }
-                last
-            }
+            Expr::And(all) => connective(all, true, |e| e.eval_in(row, params)),
+            Expr::Or(any) => connective(any, false, |e| e.eval_in(row, params)),
             Expr::Arith(op, a, b) => arith(*op, &a.eval_in(row, params), &b.eval_in(row, params)),
             Expr::Object(fields) => {
                 Value::Object(fields.iter().map(|(name, e)| (name.clone(), e.eval_in(row, params))).collect::<Object>())
@@ -347,6 +329,20 @@ impl Expr {
             other => vec![other],
         }
     }
+}
+
+/// SurrealDB's `AND` (`and`) or `OR` over operands: the first operand whose
+/// truth ends the evaluation (a falsy one for `AND`, a truthy one for `OR`),
+/// else the last; `true` / `false` for none.
+pub fn connective<T>(operands: &[T], and: bool, mut eval: impl FnMut(&T) -> Value) -> Value {
+    let mut last = Value::Bool(and);
+    for e in operands {
+        last = eval(e);
+        if truthy(&last) != and {
+            break;
+        }
+    }
+    last
 }
 
 /// SurrealDB's truthiness: `true`, a non-zero number, a non-empty string,

@@ -73,7 +73,7 @@ mod tables;
 
 pub use crate::circuit::{Circuit, Cost, evaluate, evaluate_with};
 pub use crate::error::{ApplyError, BuildError};
-pub use crate::expr::{ArithOp, CmpOp, Expr, arith, neg, truthy};
+pub use crate::expr::{ArithOp, CmpOp, Expr, arith, connective, neg, truthy};
 pub use crate::func::{Func, MemberOp};
 pub use crate::plan::{AggFn, MAX_REACH_DEPTH, NodeId, Op, Plan, PlanBuilder};
 pub use crate::sort::{Direction, OrderBy, SortKey};

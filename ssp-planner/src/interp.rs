@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use smol_str::SmolStr;
 use ssp_core::{FieldPath, Object, Value, ZSet};
-use ssp_ops::{AggFn, Direction, Expr, Tables, arith, neg, truthy};
+use ssp_ops::{AggFn, Direction, Expr, Tables, arith, connective, neg, truthy};
 
 use crate::logical::{Agg, Proj, Rel, Scalar};
 
@@ -298,22 +298,8 @@ impl Db {
             ),
             Scalar::Cmp(op, a, b) => Value::Bool(op.test(&eval(a), &eval(b))),
             Scalar::Member(op, a, b) => Value::Bool(op.test(&eval(a), &eval(b))),
-            // SurrealDB's `a AND b` is `a` if `a` is falsy, else `b`; `a OR b`
-            // is `a` if `a` is truthy, else `b`.
-            Scalar::And(es) => es
-                .iter()
-                .try_fold(Value::Bool(true), |_, e| {
-                    let v = eval(e);
-                    if truthy(&v) { Ok(v) } else { Err(v) }
-                })
-                .unwrap_or_else(|falsy| falsy),
-            Scalar::Or(es) => es
-                .iter()
-                .try_fold(Value::Bool(false), |_, e| {
-                    let v = eval(e);
-                    if truthy(&v) { Err(v) } else { Ok(v) }
-                })
-                .unwrap_or_else(|truthy| truthy),
+            Scalar::And(es) => connective(es, true, eval),
+            Scalar::Or(es) => connective(es, false, eval),
             Scalar::Not(e) => Value::Bool(!truthy(&eval(e))),
             Scalar::Arith(op, a, b) => arith(*op, &eval(a), &eval(b)),
             Scalar::Neg(e) => neg(&eval(e)),

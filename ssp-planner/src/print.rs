@@ -4,7 +4,7 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
-use ssp_core::{RecordId, Value};
+use ssp_core::{RecordId, Value, sql};
 
 use crate::ast::{
     BinaryOp, Direction, Expr, ExprKind, Field, GraphDir, Group, Idiom, OrderTerm, Part, Projection, Select, Target,
@@ -12,54 +12,15 @@ use crate::ast::{
 };
 use crate::parse::{PREFIX, binding_power, expr_power, is_comparison, is_reserved};
 
-/// Writes `s` with SurrealDB's escapes, escaping `quote` too (as `ssp-core` does).
-fn write_escaped(f: &mut Formatter<'_>, s: &str, quote: char) -> fmt::Result {
-    for c in s.chars() {
-        match c {
-            '\0' => f.write_str("\\0")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            '\n' => f.write_str("\\n")?,
-            '\x08' => f.write_str("\\u{8}")?,
-            '\x0C' => f.write_str("\\f")?,
-            '\\' => f.write_str("\\\\")?,
-            c if c == quote => {
-                f.write_char('\\')?;
-                f.write_char(c)?;
-            }
-            c => f.write_char(c)?,
-        }
-    }
-    Ok(())
-}
-
-fn is_plain(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// A name after a `.` or an arrow: bare when plain, else in backticks.
 fn write_name(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
-    if is_plain(name) {
-        f.write_str(name)
-    } else {
-        f.write_char('`')?;
-        write_escaped(f, name, '`')?;
-        f.write_char('`')
-    }
+    sql::write_ident(f, name)
 }
 
 /// A name where an expression starts (a path's first field, a table): also
 /// in backticks when it is a keyword there, such as `value` or `none`.
 fn write_first_name(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
-    if is_plain(name) && !is_reserved(name) {
-        f.write_str(name)
-    } else {
-        f.write_char('`')?;
-        write_escaped(f, name, '`')?;
-        f.write_char('`')
-    }
+    if sql::is_plain_ident(name) && !is_reserved(name) { f.write_str(name) } else { sql::write_backticked(f, name) }
 }
 
 /// A record id where an expression starts: `SELECT value:1` or `LIMIT by:1`
@@ -71,13 +32,7 @@ fn write_record_id(f: &mut Formatter<'_>, id: &RecordId) -> fmt::Result {
 
 fn write_param(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
     f.write_char('$')?;
-    if is_plain(name) {
-        f.write_str(name)
-    } else {
-        f.write_char('`')?;
-        write_escaped(f, name, '`')?;
-        f.write_char('`')
-    }
+    sql::write_ident(f, name)
 }
 
 fn write_list<T: Display>(f: &mut Formatter<'_>, items: &[T]) -> fmt::Result {
@@ -279,7 +234,7 @@ impl Display for ExprKind {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    if is_plain(key) {
+                    if sql::is_plain_ident(key) {
                         f.write_str(key)?;
                     } else {
                         Value::String(key.clone()).fmt(f)?;

@@ -26,7 +26,8 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 use smol_str::SmolStr;
-use ssp_core::{Geometry, RecordId, RecordKey, Value};
+use ssp_core::strategies::prints_back;
+use ssp_core::{RecordId, Value};
 
 use crate::ast::{
     BinaryOp, Direction, Expr, ExprKind, Field, GraphDir, Group, Idiom, OrderTerm, Part, Projection, Select, Span,
@@ -82,23 +83,6 @@ pub fn function_name() -> impl Strategy<Value = SmolStr> {
         Just("not"),
     ]
     .prop_map(SmolStr::from)
-}
-
-/// Whether `v` prints as text that reads back as `v` (every value but
-/// geometries other than points, which print as objects).
-fn prints_back(v: &Value) -> bool {
-    match v {
-        Value::Geometry(g) => matches!(**g, Geometry::Point(_)),
-        Value::Array(a) => a.iter().all(prints_back),
-        Value::Set(s) => s.iter().all(prints_back),
-        Value::Object(o) => o.iter().all(|(_, v)| prints_back(v)),
-        Value::RecordId(r) => match r.key() {
-            RecordKey::Array(a) => a.iter().all(prints_back),
-            RecordKey::Object(o) => o.iter().all(|(_, v)| prints_back(v)),
-            _ => true,
-        },
-        _ => true,
-    }
 }
 
 /// Literal values of every kind (nested ones too).

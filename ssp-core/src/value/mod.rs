@@ -7,7 +7,7 @@ mod geometry;
 mod json;
 mod number;
 mod parse;
-mod path;
+pub(crate) mod path;
 mod serde_impl;
 pub(crate) mod sql;
 

@@ -59,8 +59,9 @@ impl FieldPath {
     }
 }
 
-/// Whether `name` can be written without backticks.
-pub(crate) fn is_plain_ident(name: &str) -> bool {
+/// Whether `name` can be written without backticks: a letter or `_`, then
+/// letters, digits and `_`.
+pub fn is_plain_ident(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

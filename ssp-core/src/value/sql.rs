@@ -44,11 +44,12 @@ pub(crate) fn write_string(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
 }
 
 /// Writes an identifier (a table or field name), in backticks unless plain.
-pub(crate) fn write_ident(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
+pub fn write_ident(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
     if is_plain_ident(s) { f.write_str(s) } else { write_backticked(f, s) }
 }
 
-fn write_backticked(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
+/// Writes a name in backticks, with SurrealDB's escapes.
+pub fn write_backticked(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
     f.write_char('`')?;
     write_escaped(f, s, '`')?;
     f.write_char('`')
