@@ -217,6 +217,51 @@ impl<'de> Deserialize<'de> for StateHash {
     }
 }
 
+/// The version of a record's content: a 64-bit hash of the content that is
+/// the same on every worker, in every process and release, for the same
+/// content. Two workers that read one record state give it one version, so a
+/// client moved from one to the other is sent only the records that really
+/// differ.
+///
+/// Unlike [`StateHash`]'s record-id encoding, numbers are told apart by kind:
+/// `{ n: 1 }`, `{ n: 1.0f }` and `{ n: 1dec }` are equal [`Value`]s but three
+/// contents with three versions, so a change of kind alone still reaches
+/// clients (SurrealDB prints them differently). Decimals are normalized
+/// (`1.50dec` is `1.5dec`) and every NaN is one NaN.
+///
+/// # Definition
+///
+/// `content_version(v) = max(1, xxh3_64(value(v)))`, with `xxh3_64` the
+/// 64-bit XXH3 of xxHash 0.8 (default secret, seed 0) and `value` the
+/// encoding given on [`StateHash`], except that numbers are written
+///
+/// ```text
+/// number = 0x12 i64le                 int
+///        | 0x13 u64le(bits)           float, every NaN as 0x7FF8000000000000
+///        | 0x14 i128le(m) u8(s)       decimal m / 10^s, normalized
+/// ```
+///
+/// (record ids inside the content keep their canonical encoding, since equal
+/// ids name one record). Version 0 means "before any write" and is never a
+/// content version.
+///
+/// ```
+/// use ssp_core::Value;
+/// use ssp_cvr::content_version;
+///
+/// let a: Value = "{ title: 'Crash', n: 1 }".parse()?;
+/// let b: Value = "{ n: 1, title: 'Crash' }".parse()?;
+/// let c: Value = "{ title: 'Crash', n: 1.0f }".parse()?;
+/// assert_eq!(content_version(&a), content_version(&b));
+/// assert_ne!(content_version(&a), content_version(&c));
+/// # Ok::<(), ssp_core::ParseError>(())
+/// ```
+pub fn content_version(value: &Value) -> Version {
+    let mut buf = Vec::with_capacity(128);
+    put_value(value, Numbers::ByKind, &mut buf);
+    Version(xxhash_rust::xxh3::xxh3_64(&buf).max(1))
+}
+
 /// Hashes elements, reusing one buffer for their encodings.
 #[derive(Default)]
 pub(crate) struct ElementHasher {
@@ -283,32 +328,43 @@ pub(crate) fn encode_id(id: &RecordId, out: &mut Vec<u8>) {
         }
         RecordKey::Array(a) => {
             out.push(key_tag::ARRAY);
-            put_values(a, out);
+            put_values(a, Numbers::ByValue, out);
         }
         RecordKey::Object(o) => {
             out.push(key_tag::OBJECT);
             put_uvarint(o.len() as u64, out);
             for (name, value) in o.iter() {
                 put_text(name, out);
-                put_value(value, out);
+                put_value(value, Numbers::ByValue, out);
             }
         }
     }
 }
 
-fn put_values(values: &[Value], out: &mut Vec<u8>) {
+/// How numbers are written: by their value (record ids, whose equality is
+/// by value) or by kind and value (contents, see [`content_version`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Numbers {
+    ByValue,
+    ByKind,
+}
+
+fn put_values(values: &[Value], numbers: Numbers, out: &mut Vec<u8>) {
     put_uvarint(values.len() as u64, out);
     for v in values {
-        put_value(v, out);
+        put_value(v, numbers, out);
     }
 }
 
-fn put_value(value: &Value, out: &mut Vec<u8>) {
+fn put_value(value: &Value, numbers: Numbers, out: &mut Vec<u8>) {
     match value {
         Value::None => out.push(0x00),
         Value::Null => out.push(0x01),
         Value::Bool(b) => out.push(if *b { 0x03 } else { 0x02 }),
-        Value::Number(n) => put_number(*n, out),
+        Value::Number(n) => match numbers {
+            Numbers::ByValue => put_number(*n, out),
+            Numbers::ByKind => put_number_kind(*n, out),
+        },
         Value::String(s) => {
             out.push(0x08);
             put_text(s, out);
@@ -329,18 +385,18 @@ fn put_value(value: &Value, out: &mut Vec<u8>) {
         }
         Value::Array(a) => {
             out.push(0x0C);
-            put_values(a, out);
+            put_values(a, numbers, out);
         }
         Value::Set(s) => {
             out.push(0x0D);
-            put_values(s, out);
+            put_values(s, numbers, out);
         }
         Value::Object(o) => {
             out.push(0x0E);
             put_uvarint(o.len() as u64, out);
             for (name, v) in o.iter() {
                 put_text(name, out);
-                put_value(v, out);
+                put_value(v, numbers, out);
             }
         }
         Value::Geometry(g) => {
@@ -390,6 +446,28 @@ fn put_number(n: Number, out: &mut Vec<u8>) {
             }
             let d = d.normalize();
             out.push(0x07);
+            out.extend_from_slice(&d.mantissa().to_le_bytes());
+            // A decimal's scale is at most 28.
+            out.push(d.scale() as u8);
+        }
+    }
+}
+
+/// Numbers by kind and value: `1`, `1.0f` and `1dec` differ.
+fn put_number_kind(n: Number, out: &mut Vec<u8>) {
+    match n {
+        Number::Int(i) => {
+            out.push(0x12);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Number::Float(f) => {
+            out.push(0x13);
+            let bits = if f.is_nan() { 0x7FF8_0000_0000_0000 } else { f.to_bits() };
+            out.extend_from_slice(&bits.to_le_bytes());
+        }
+        Number::Decimal(d) => {
+            let d = d.normalize();
+            out.push(0x14);
             out.extend_from_slice(&d.mantissa().to_le_bytes());
             // A decimal's scale is at most 28.
             out.push(d.scale() as u8);
@@ -502,6 +580,21 @@ mod tests {
         "1374fbdb6278d0f048d72f532ea4c755",
         "27b82219304a35cd65a3bcb3fbf0c761",
     ];
+
+    // Computed independently: `0x0E 01 01 'n'` then the number, as the docs
+    // of `content_version` write it, hashed by python-xxhash's `xxh3_64`.
+    #[test]
+    fn content_versions_are_pinned_and_tell_number_kinds_apart() {
+        let v = |text: &str| content_version(&text.parse::<Value>().expect("a value"));
+        assert_eq!(v("{ n: 1 }"), Version(17_495_571_136_271_167_653));
+        assert_eq!(v("{ n: 1.0f }"), Version(14_670_934_319_520_700_101));
+        assert_ne!(v("{ n: 1dec }"), v("{ n: 1 }"));
+        assert_eq!(v("{ n: 1.50dec }"), v("{ n: 1.5dec }"));
+        assert_eq!(v("{ n: NaN }"), v("{ n: NaN }"));
+        // Record ids inside stay canonical: one record, one encoding.
+        assert_eq!(v("{ r: t:[1] }"), v("{ r: t:[1.0f] }"));
+        assert_ne!(v("{ a: 1, b: 2 }"), v("{ a: 2, b: 1 }"));
+    }
 
     #[test]
     fn canonical_encoding_of_a_string_key_is_as_documented() {

@@ -99,7 +99,7 @@ pub mod testing;
 
 pub use crate::cvr::{Cvr, CvrSummary};
 pub use crate::diff::{DiffError, ViewDiff};
-pub use crate::hash::{StateHash, StateHashParseError};
+pub use crate::hash::{StateHash, StateHashParseError, content_version};
 pub use crate::ids::{ClientId, Timestamp, ViewId};
 pub use crate::memory::MemoryStore;
 pub use crate::reconnect::{MissingRecord, ReconnectDiff, ReconnectError};
