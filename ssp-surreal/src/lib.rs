@@ -6,5 +6,7 @@
 //! a kind SSP cannot hold is a typed [`ConvertError`] naming where it was.
 
 mod convert;
+mod cvr_store;
 
 pub use crate::convert::{ConvertError, from_surreal, to_surreal};
+pub use crate::cvr_store::{CvrBackendError, CvrOpenError, SurrealCvrOptions, SurrealCvrStore};
