@@ -108,7 +108,7 @@ fn race(name: &str, workers: usize, per_worker: i64, max_attempts: u32) -> (Vec<
     let stores: Vec<Arc<SurrealCvrStore<Db>>> = (0..workers)
         .map(|_| {
             let options = SurrealCvrOptions::new().max_attempts(max_attempts);
-            Arc::new(options.open(connect(name), runtime().handle().clone()).unwrap())
+            Arc::new(options.open(connect(name), runtime().handle().clone()).expect("a worker's store opens"))
         })
         .collect();
     let threads: Vec<_> = stores
@@ -142,8 +142,8 @@ fn race(name: &str, workers: usize, per_worker: i64, max_attempts: u32) -> (Vec<
 }
 
 fn check_holds_exactly(name: &str, written: &[RecordId]) {
-    let store = SurrealCvrStore::open(connect(name), runtime().handle().clone()).unwrap();
-    let cvr = store.load(&alice(), &v()).unwrap().expect("the CVR exists");
+    let store = SurrealCvrStore::open(connect(name), runtime().handle().clone()).expect("the store opens");
+    let cvr = store.load(&alice(), &v()).expect("the CVR loads").expect("the CVR exists");
     assert_eq!(cvr.len(), written.len(), "the CVR holds one record per successful apply");
     for id in written {
         assert_eq!(cvr.get(id), Some(Version(1)), "{id} was applied and is missing");
@@ -184,8 +184,8 @@ fn conflicts_without_retries_fail_typed_and_change_nothing() {
 fn store_with_one_cvr() -> (SurrealCvrStore<Db>, Surreal<Db>) {
     static N: AtomicUsize = AtomicUsize::new(0);
     let name = format!("corrupt{}", N.fetch_add(1, Ordering::Relaxed));
-    let store = SurrealCvrStore::open(connect(&name), runtime().handle().clone()).unwrap();
-    store.apply(&alice(), &sample_diff(3, 0..10), Timestamp(5)).unwrap();
+    let store = SurrealCvrStore::open(connect(&name), runtime().handle().clone()).expect("the store opens");
+    store.apply(&alice(), &sample_diff(3, 0..10), Timestamp(5)).expect("the CVR is written");
     (store, connect(&name))
 }
 
@@ -300,7 +300,10 @@ fn numbers_past_i64_round_trip_and_expire_in_order() {
     let summary = store.apply(&alice(), &sample_diff(u64::MAX, 0..2), late).unwrap();
     store.apply(&ClientId::new("bob"), &sample_diff(1, 0..2), Timestamp(7)).unwrap();
     assert_eq!(store.summary(&alice(), &v()).unwrap(), Some(summary.clone()));
-    assert_eq!(store.load(&alice(), &v()).unwrap().map(|c| (c.version(), c.last_seen())), Some((Version(u64::MAX), late)));
+    assert_eq!(
+        store.load(&alice(), &v()).unwrap().map(|c| (c.version(), c.last_seen())),
+        Some((Version(u64::MAX), late))
+    );
     assert_eq!(store.expire(Timestamp(u64::MAX - 1)).unwrap(), 1, "only bob, seen at 7");
     assert_eq!(store.expire(Timestamp(u64::MAX)).unwrap(), 1, "then alice");
 }
