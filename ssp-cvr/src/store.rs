@@ -166,6 +166,15 @@ pub enum Corruption {
     /// removes (it would go below zero or overflow).
     #[error("the header's record count does not match the records")]
     CountOverflow,
+    /// A field of a stored row is missing or not of its kind (for stores
+    /// whose entries are rows with named fields, such as a SurrealDB table).
+    #[error("the field `{field}` {problem}")]
+    InvalidField {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with it ("is missing", "is a string, not a number").
+        problem: String,
+    },
 }
 
 /// Displays the entry of a corruption error: client and view when known, and

@@ -11,10 +11,14 @@
 //!   change of a gap delivered exactly once, and a typed error (then a
 //!   resync) when the feed no longer holds the gap.
 //! - [`feed`] decodes change-feed entries and live-query notifications.
+//! - [`SurrealCvrStore`] keeps client view records in SurrealDB, for many
+//!   workers sharing one database.
 
 mod convert;
+mod cvr_store;
 pub mod feed;
 mod source;
 
 pub use crate::convert::{ConvertError, from_surreal, to_surreal};
+pub use crate::cvr_store::{CvrBackendError, CvrOpenError, SurrealCvrOptions, SurrealCvrStore};
 pub use crate::source::{Commit, Cursor, Source, SourceError, SourceOptions};
