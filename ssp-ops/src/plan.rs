@@ -30,16 +30,18 @@ pub enum AggFn {
     /// The number of rows of the group (`count()`).
     Count,
     /// The sum of the numbers among the values (`math::sum`); other values
-    /// are skipped. Ints sum to an int (a decimal past `i64`), a decimal
-    /// makes a decimal, a float a float (summed in ascending order, so that
-    /// the result does not depend on the order rows arrived in).
+    /// are skipped. Ints sum to an int (a decimal past `i64`); a decimal
+    /// among them makes the sum a decimal (the floats' total converted, a
+    /// non-finite one as 0, as SurrealDB converts), else a float makes it a
+    /// float (floats summed in ascending order, so that the result does not
+    /// depend on the order rows arrived in).
     Sum(Expr),
     /// The least value (`math::min`), `NONE` for a group with none.
     Min(Expr),
     /// The greatest value (`math::max`).
     Max(Expr),
     /// The mean of the numbers (`math::mean`): their sum over their count, as
-    /// a float (a decimal if a decimal is among them); `NONE` if none.
+    /// a float whatever their kinds; `NaN` if none (both as SurrealDB).
     Mean(Expr),
     /// The group's values as an array, in ascending order, a value of weight
     /// `n` appearing `n` times (the rows of a correlated subquery). Of a value

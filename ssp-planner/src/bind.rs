@@ -585,6 +585,12 @@ impl<'a> Binder<'a> {
     /// `FETCH field`: the output's link `field` replaced by the record it
     /// points to (`NONE` if there is none), where the schema declares the
     /// field `record<table>` and the output holds it as selected.
+    ///
+    /// A field the query selects by name is in every output row (`NONE` where
+    /// the record has none); a field that only `*` brings is replaced where
+    /// the record holds it and stays absent where it does not, as SurrealDB
+    /// does. The rows holding it and the rows without it are then two
+    /// branches of a union.
     fn fetch(&self, rel: Rel, path: &ast::Idiom, scope: Scope<'_>) -> Result<Rel, PlanError> {
         let field = self.path_of(path)?;
         let [PathPart::Field(name)] = field.parts() else {
@@ -603,7 +609,18 @@ impl<'a> Binder<'a> {
                 let selected = fields.iter().position(|(p, e)| *p == field && *e == Scalar::Field(field.clone()));
                 match selected {
                     Some(i) => fields[i].1 = link,
-                    None if all && !omit.contains(&field) => fields.push((field, link)),
+                    None if all && !omit.contains(&field) => {
+                        let without = Rel::Project {
+                            input: Box::new(Rel::Filter { input: input.clone(), pred: absent(&field) }),
+                            proj: Proj::Fields { all, omit: omit.clone(), fields: fields.clone() },
+                        };
+                        fields.push((field.clone(), link));
+                        let with = Rel::Project {
+                            input: Box::new(Rel::Filter { input, pred: Scalar::Not(Box::new(absent(&field))) }),
+                            proj: Proj::Fields { all, omit, fields },
+                        };
+                        return Ok(Rel::Union(vec![with, without]));
+                    }
                     None => {
                         return Err(PlanError::unsupported(
                             "FETCH of a field the query does not select",
@@ -615,10 +632,17 @@ impl<'a> Binder<'a> {
                 Ok(Rel::Project { input, proj: Proj::Fields { all, omit, fields } })
             }
             Rel::Project { .. } => Err(PlanError::unsupported("FETCH with SELECT VALUE", "", path.span)),
-            input => Ok(Rel::Project {
-                input: Box::new(input),
-                proj: Proj::Fields { all: true, omit: vec![], fields: vec![(field, link)] },
-            }),
+            input => {
+                let with = Rel::Project {
+                    input: Box::new(Rel::Filter {
+                        input: Box::new(input.clone()),
+                        pred: Scalar::Not(Box::new(absent(&field))),
+                    }),
+                    proj: Proj::Fields { all: true, omit: vec![], fields: vec![(field.clone(), link)] },
+                };
+                let without = Rel::Filter { input: Box::new(input), pred: absent(&field) };
+                Ok(Rel::Union(vec![with, without]))
+            }
         }
     }
 
@@ -793,4 +817,9 @@ const VALUE_FIELD: &str = "__value";
 
 fn is_hidden(path: &FieldPath) -> bool {
     matches!(path.parts(), [PathPart::Field(n)] if n.starts_with("__group_"))
+}
+
+/// `field = NONE`: the row holds no value at `field`.
+fn absent(field: &FieldPath) -> Scalar {
+    Scalar::Cmp(CmpOp::Eq, Box::new(Scalar::Field(field.clone())), Box::new(Scalar::Lit(Value::None)))
 }

@@ -166,9 +166,14 @@
 //! - `GROUP ALL` over no rows gives no row (SurrealDB gives one row of
 //!   identities, `{ count: 0 }`), so a counting subquery of a parent with no
 //!   rows is `[]`, not `[0]`;
-//! - `math::min`/`math::max` take any values and `math::mean` may be a decimal
-//!   (SurrealDB's aggregates read numbers only, `Infinity`/`-Infinity`/`NaN`
-//!   for a group of none);
+//! - `math::min`/`math::max` take any values (SurrealDB's read numbers only,
+//!   `Infinity`/`-Infinity` for a group of none), and of equal extremes of
+//!   different kinds (`0` and `0dec`) give the last by kind (SurrealDB the
+//!   first in row order);
+//! - `math::sum` of floats and decimals converts the floats' total to a
+//!   decimal once (SurrealDB adds in row order, converting the float total
+//!   so far at the first decimal): the two round differently only for floats
+//!   a decimal cannot hold exactly or non-finite ones;
 //! - `==` is `=`.
 //!
 //! Queries parsed from text are bounded in depth by the parser; trees built

@@ -23,6 +23,8 @@
 //! # queries_print_and_parse_back();
 //! ```
 
+pub mod views;
+
 use proptest::collection::vec;
 use proptest::prelude::*;
 use smol_str::SmolStr;

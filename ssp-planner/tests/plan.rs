@@ -452,3 +452,45 @@ fn each_lookup_is_built_once_however_many_branches_read_it() {
     assert_eq!(circuit.matches(" anti-join ").count(), 7, "{circuit}");
     agrees_with_the_interpreter(text, &Schema::new(), &two_versions());
 }
+
+/// Found by the SurrealDB oracle (`ssp-surreal/tests/oracle.rs`): `SELECT *
+/// ... FETCH r` gave `r: NONE` to records without `r`. SurrealDB replaces
+/// only the links a record holds (a dangling one becomes `NONE`); a field
+/// selected by name is `NONE` where absent.
+#[test]
+fn fetch_of_a_link_only_star_selects_leaves_it_absent_where_the_record_has_none() {
+    let link = Kind::Option(Box::new(Kind::Record(Some("t2".into()))));
+    let mut linked = Schema::new();
+    linked.define("t", ssp_planner::TableDef { fields: [("r".into(), link)].into(), ..Default::default() });
+    linked.define("t2", ssp_planner::TableDef::default());
+    let versions = two_versions();
+    let rows = |text: &str| {
+        let params = Params::new();
+        let planned = plan(&ssp_planner::parse(text).expect("a query"), &linked, &params).expect("a plan");
+        let mut tables = ssp_ops::Tables::new();
+        tables.apply_batches(&versions[0]).expect("a consistent change");
+        let (_, rows) = ssp_ops::Circuit::with_params(
+            planned.lowered.plan.clone(),
+            planned.lowered.bind(&params).expect("no parameters"),
+            &mut tables,
+        );
+        let mut rows: Vec<String> = rows.iter().map(|(v, _)| v.to_string()).collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(
+        rows("SELECT * FROM t FETCH r"),
+        [
+            "{ a: { b: 1 }, id: t:1, k: 1, n: 2, r: { id: t2:1, k: 1, n: 1 }, s: 'a' }",
+            "{ a: { b: 1 }, id: t:2, k: 2, n: 3.5f, r: NONE, s: '' }",
+            "{ a: { b: 2 }, id: t:3, k: 1, n: 5, s: 'b' }",
+        ]
+    );
+    assert_eq!(
+        rows("SELECT k, r FROM t FETCH r"),
+        ["{ k: 1, r: NONE }", "{ k: 1, r: { id: t2:1, k: 1, n: 1 } }", "{ k: 2, r: NONE }"]
+    );
+    for text in ["SELECT * FROM t FETCH r", "SELECT *, n * 2 AS d FROM t WHERE k = 1 FETCH r"] {
+        agrees_with_the_interpreter(text, &linked, &versions);
+    }
+}

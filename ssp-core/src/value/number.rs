@@ -24,9 +24,12 @@ use rust_decimal::prelude::ToPrimitive;
 /// `Decimal(0.1)`. This is what makes [`Ord`] a total order and [`Hash`] agree
 /// with [`Eq`], which every hash map and every incremental operator relies on.
 ///
-/// Every NaN equals every other NaN and is greater than every other number
-/// (SurrealDB orders NaN by `f64::total_cmp`, which puts the positive NaN it
-/// produces above `+inf`).
+/// Every NaN equals every other NaN and is greater than every other number.
+/// SurrealDB orders NaN by `f64::total_cmp` and compares floats by their
+/// bits: a positive NaN (`NaN`, `math::sqrt(-1)`) is above `+inf` there too,
+/// but `0f/0f` makes a negative NaN, which SurrealDB puts below `-inf` and
+/// holds unequal to `NaN` (checked against SurrealDB 3.3.5 in
+/// `ssp-surreal/tests/order.rs`).
 #[derive(Clone, Copy, Debug)]
 pub enum Number {
     /// A 64-bit signed integer (`1`, `-7`).

@@ -129,7 +129,8 @@ impl Values {
 
 /// The canonical sum of a multiset and `ints` (a sum of ints kept apart):
 /// ints exactly, decimals exactly (`None` on overflow), floats in ascending
-/// order, then float + decimal + int.
+/// order; then a decimal if a decimal is among them (the float total
+/// converted to a decimal), else a float if a float is, else an int.
 fn canonical_sum(multiset: &BTreeMap<Kinded, ZWeight>, ints: i128) -> Option<Number> {
     let mut ints = ints;
     let mut decimals: Option<Decimal> = None;
@@ -145,8 +146,13 @@ fn canonical_sum(multiset: &BTreeMap<Kinded, ZWeight>, ints: i128) -> Option<Num
         }
     }
     Some(match (floats, decimals) {
-        (Some(f), d) => Number::Float(f + d.map_or(0.0, |d| Number::Decimal(d).to_f64()) + ints as f64),
-        (None, Some(d)) => Number::Decimal(d.checked_add(Decimal::try_from_i128_with_scale(ints, 0).ok()?)?),
+        // A decimal makes the sum a decimal, as in SurrealDB (whose `float +
+        // decimal` is a decimal, a non-finite float counting as 0).
+        (f, Some(d)) => {
+            let f = f.map_or(Decimal::ZERO, |f| Decimal::try_from(f).unwrap_or_default());
+            Number::Decimal(d.checked_add(f)?.checked_add(Decimal::try_from_i128_with_scale(ints, 0).ok()?)?)
+        }
+        (Some(f), None) => Number::Float(f + ints as f64),
         (None, None) => int_number(ints),
     })
 }
@@ -167,13 +173,13 @@ fn collect(multiset: &BTreeMap<Kinded, ZWeight>) -> Value {
     Value::Array(out.into_iter().collect())
 }
 
-/// `sum / n` as a float, or a decimal when the sum is one; `NONE` if `n <= 0`.
+/// `sum / n` as a float whatever the kinds summed, as SurrealDB's
+/// `math::mean`; `NaN` for no numbers (`n <= 0`), as SurrealDB's.
 fn mean(sum: Option<Number>, n: ZWeight) -> Value {
     if n <= 0 {
-        return Value::None;
+        return Value::from(f64::NAN);
     }
     match sum {
-        Some(Number::Decimal(d)) => d.checked_div(Decimal::from(n)).map_or(Value::None, Value::from),
         Some(s) => Value::from(s.to_f64() / n as f64),
         None => Value::None,
     }
@@ -448,5 +454,23 @@ mod tests {
         multiset.insert(Kinded::new(Value::from(i64::MAX)), 1 << 40);
         multiset.insert(Kinded::new(Value::from(Decimal::ONE)), 1);
         assert_eq!(canonical_sum(&multiset, 0), None);
+    }
+
+    // Found by the SurrealDB oracle (`ssp-surreal/tests/oracle.rs`): SurrealDB's
+    // `math::mean` is a float whatever the kinds (`NaN` for no numbers), and
+    // its `math::sum` is a decimal as soon as a decimal is summed (a float
+    // plus a decimal is a decimal there).
+    #[test]
+    fn means_are_floats_and_a_decimal_makes_a_sum_a_decimal() {
+        let agg = |f: AggFn, values: &[&str]| -> String {
+            f.over(values.iter().map(|v| (v.parse::<Value>().expect("a literal"), 1))).to_string()
+        };
+        let x = || Expr::field("x");
+        assert_eq!(agg(AggFn::Mean(x()), &["2dec", "3dec"]), "2.5f");
+        assert_eq!(agg(AggFn::Mean(x()), &["1", "2"]), "1.5f");
+        assert_eq!(agg(AggFn::Mean(x()), &["'a'"]), "NaN");
+        assert_eq!(agg(AggFn::Sum(x()), &["1.5f", "1", "0.25dec"]), "2.75dec");
+        assert_eq!(agg(AggFn::Sum(x()), &["1.5f", "1"]), "2.5f");
+        assert_eq!(agg(AggFn::Sum(x()), &["1", "2"]), "3");
     }
 }
