@@ -7,9 +7,9 @@
 //! same SurrealQL text, as a multiset (and, with `ORDER BY` + `LIMIT`, in
 //! SSP's order). `PROPTEST_CASES` overrides the case count.
 //!
-//! The changes reach the circuit through [`SnapshotDiffFeeder`], scaffolding
-//! that re-reads the tables after each step, until `ssp_surreal::Source`
-//! (change capture from SurrealDB's change feed) lands.
+//! The changes reach the circuit the way they reach SSP in production:
+//! through [`ssp_surreal::Source`], hydrated before the first write and polled
+//! after every step, i.e. from SurrealDB's change feed, one commit at a time.
 //!
 //! What it found: `SELECT * ... FETCH r` gave `r: NONE` to records without
 //! `r` (fixed in the planner); `math::mean` of decimals was a decimal and a sum
@@ -24,12 +24,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use ssp_core::strategies::row;
-use ssp_core::{ChangeBatch, Number, Record, RecordId, Value, Version, ZSet};
+use ssp_core::{ChangeBatch, Number, Value, ZSet};
 use ssp_ops::{Circuit, Delta, Tables};
 use ssp_planner::builder::Query;
 use ssp_planner::strategies::views::{Forms, edge, linked, query_of, schema};
 use ssp_planner::{Direction, Params, plan};
-use ssp_surreal::{from_surreal, to_surreal};
+use ssp_surreal::{Source, SourceOptions, from_surreal, to_surreal};
 use surrealdb::Surreal;
 use surrealdb::engine::local::{Db, Mem};
 use surrealdb::types as sdb;
@@ -204,47 +204,17 @@ async fn run(db: &Surreal<Db>, text: &str, params: &[(String, sdb::Value)]) -> R
     Ok(out)
 }
 
-/// Scaffolding until `ssp_surreal::Source` lands: re-reads the tables after
-/// each step and diffs them against the previous read. Rows differ when
-/// their text differs (so a change of number kind is a change).
-#[derive(Default)]
-struct SnapshotDiffFeeder {
-    last: BTreeMap<&'static str, BTreeMap<RecordId, Value>>,
-}
-
-impl SnapshotDiffFeeder {
-    async fn feed(&mut self, db: &Surreal<Db>, version: Version) -> Result<Vec<ChangeBatch>, String> {
-        let mut batches = vec![];
-        for table in ["t1", "t2", "e"] {
-            let rows = run(db, &format!("SELECT * FROM {table}"), &[]).await?;
-            let rows = from_surreal(rows.into_iter().next().unwrap_or(sdb::Value::None)).map_err(|e| e.to_string())?;
-            let Value::Array(rows) = rows else { return Err(format!("{table}: not an array")) };
-            let mut now = BTreeMap::new();
-            for row in rows.iter() {
-                let Some(Value::RecordId(id)) = row.get(&"id".parse().expect("a path")) else {
-                    return Err(format!("{table}: a row without id: {row}"));
-                };
-                now.insert((**id).clone(), row.clone());
-            }
-            let before = self.last.remove(table).unwrap_or_default();
-            let mut batch = ChangeBatch::new(table, version);
-            for (id, old) in &before {
-                if now.get(id).is_none_or(|new| new.to_string() != old.to_string()) {
-                    batch.delete(Record::new(id.clone(), version, old.clone())).map_err(|e| e.to_string())?;
-                }
-            }
-            for (id, new) in &now {
-                if before.get(id).is_none_or(|old| new.to_string() != old.to_string()) {
-                    batch.insert(Record::new(id.clone(), version, new.clone())).map_err(|e| e.to_string())?;
-                }
-            }
-            self.last.insert(table, now);
-            if !batch.is_empty() {
-                batches.push(batch);
-            }
-        }
-        Ok(batches)
-    }
+/// Steps the circuit with one version's batches and integrates its output.
+fn feed(
+    circuit: &mut Circuit,
+    tables: &mut Tables,
+    view: &mut ZSet<Value>,
+    batches: &[ChangeBatch],
+) -> Result<(), String> {
+    let delta = Delta::from_batches(batches);
+    tables.check(&delta).map_err(|e| e.to_string())?;
+    *view += &circuit.step(tables, &delta);
+    tables.apply(&delta).map_err(|e| e.to_string())
 }
 
 fn rows_of(v: sdb::Value) -> Result<Vec<Value>, String> {
@@ -273,7 +243,11 @@ async fn check(query: Query, steps: &[(Vec<Write>, bool)], p: i64) -> Result<(),
     let mut view: ZSet<Value> = ZSet::new();
     let db = engine().await;
     let mut existing = Existing::default();
-    let mut feeder = SnapshotDiffFeeder::default();
+    let mut options = SourceOptions::default();
+    options.live_wakeup = false;
+    let (mut source, snapshot) =
+        Source::hydrate(db.clone(), &["t1", "t2", "e"], options).await.map_err(|e| e.to_string())?;
+    feed(&mut circuit, &mut tables, &mut view, &snapshot)?;
     let bound = vec![("p".to_owned(), to_surreal(&Value::from(p)))];
     for (step, (writes, txn)) in steps.iter().enumerate() {
         let statements = existing.say(writes);
@@ -285,12 +259,13 @@ async fn check(query: Query, steps: &[(Vec<Write>, bool)], p: i64) -> Result<(),
                 run(&db, stmt, &statements.params).await?;
             }
         }
-        let batches = feeder.feed(&db, Version(step as u64 + 1)).await?;
-        let delta = Delta::from_batches(&batches);
-        tables.check(&delta).map_err(|e| e.to_string())?;
-        let change = circuit.step(&tables, &delta);
-        tables.apply(&delta).map_err(|e| e.to_string())?;
-        view += &change;
+        let commits = source.poll().await.map_err(|e| e.to_string())?;
+        if *txn && commits.len() > 1 {
+            return Err(format!("one transaction came as {} commits", commits.len()));
+        }
+        for commit in &commits {
+            feed(&mut circuit, &mut tables, &mut view, &commit.batches)?;
+        }
         let theirs = run(&db, &text, &bound).await?;
         let theirs = rows_of(theirs.into_iter().next().unwrap_or(sdb::Value::None))?;
         let expected: ZSet<Value> = theirs.iter().map(|r| (r.clone(), 1)).collect();
