@@ -16,10 +16,9 @@
 //! | values and algebra | [`ssp_core`] | [`Value`], [`RecordId`], [`ZSet`], [`ChangeBatch`], `D`/`I`/`z⁻¹` |
 //! | operators | [`ssp_ops`] | incremental σ π ⋈ ⋉ ▷ Γ δ, top-k, reach; circuits, shared tables, the reference evaluator |
 //! | client view records | [`ssp_cvr`] | what each client holds, the reconnection diff, memory and redb stores |
-//!
-//! The SurrealQL planner (`ssp-planner`), the SurrealDB source (`ssp-surreal`,
-//! feature `surreal`) and the engine (`ssp-runtime`, feature `runtime`) join
-//! this facade as they land.
+//! | SurrealQL | [`ssp_planner`] | the live-query subset's parser, query builder, logical plan, rewrites, lowering |
+//! | SurrealDB (feature `surreal`) | `ssp_surreal` | lossless values, change capture from the change feed, a CVR store |
+//! | engine (feature `runtime`) | `ssp_runtime` | views registered once per query and parameters, routed steps, per-view diffs, catch-up |
 //!
 //! ```
 //! use ssp::{Value, ZSet};
@@ -33,12 +32,17 @@
 //!
 //! - `proptest`: the strategies of every layer ([`strategies`]), for property
 //!   tests of your own queries.
+//! - `surreal`: `ssp_surreal`, SurrealDB as source, oracle and CVR store.
+//! - `runtime`: `ssp_runtime`, the live-query engine.
 
 pub use ssp_core;
 pub use ssp_core::*;
 pub use ssp_cvr;
 pub use ssp_ops;
 pub use ssp_planner;
+/// The live-query engine (feature `runtime`).
+#[cfg(feature = "runtime")]
+pub use ssp_runtime;
 /// SurrealDB as source and oracle (feature `surreal`).
 #[cfg(feature = "surreal")]
 pub use ssp_surreal;

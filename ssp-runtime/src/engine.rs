@@ -1,0 +1,363 @@
+//! [`Engine`]: the views of one worker over one set of base tables.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use ssp_core::{ChangeBatch, Record, RecordId, Value, Version, ZSet};
+use ssp_cvr::{Cvr, ViewDiff, ViewId, ViewState, content_version};
+use ssp_ops::{Circuit, Delta, Tables};
+use ssp_planner::ast::Select;
+use ssp_planner::{Lowered, Params, Schema, parse, plan};
+
+use crate::error::RuntimeError;
+
+/// The views of one worker over one set of base tables: it registers views
+/// from SurrealQL (once per query and parameters), steps them with each
+/// version's change batches, and says what changed for the clients of each
+/// view, as [`ViewDiff`]s of records with their versions.
+///
+/// - **One view per query and parameters.** Registering the same query
+///   (in any spelling that parses to the same tree) with the same parameters
+///   gives the same [`ViewId`], however many clients hold it; the id is a
+///   function of the canonical text and the parameters, so it is the same on
+///   every worker.
+/// - **One plan per shape.** Views of one query text with different
+///   parameters share one lowered plan and the base tables' shared indexes;
+///   each owns only its own state.
+/// - **Records, with versions.** A view of rows of records shows the records
+///   themselves (those its rows come from, those their links reach and
+///   `FETCH` brings, the rows of their subqueries), each with its [content
+///   version](content_version). A grouped view's rows are computed: each is
+///   shown as a record of its own whose id is made from its content (table
+///   the view id), so it is sent again only when it changes.
+/// - **Routing.** A version's batches step only the views that read the
+///   tables they touch.
+/// - **Catch-up.** [`catch_up`](Self::catch_up) gives a client the minimal
+///   diff from what its CVR says it holds to the view as it is.
+///
+/// ```
+/// use ssp_core::{ChangeBatch, Record, RecordId, Value, Version};
+/// use ssp_cvr::{Cvr, ViewState};
+/// use ssp_runtime::Engine;
+///
+/// let mut engine = Engine::new(Default::default());
+/// let open = engine.register("SELECT * FROM issue WHERE open = true ORDER BY id LIMIT 10", Default::default())?;
+///
+/// let mut batch = ChangeBatch::new("issue", Version(1));
+/// let row: Value = "{ id: issue:1, title: 'Crash', open: true }".parse()?;
+/// batch.insert(Record::new(RecordId::new("issue", 1), Version(1), row))?;
+/// let diffs = engine.step(Version(1), &[batch])?;
+/// assert_eq!(diffs[0].view, open);
+/// assert_eq!(diffs[0].upserts[0].id, RecordId::new("issue", 1));
+///
+/// // A client that connects now gets the view from what it holds (nothing).
+/// let diff = engine.catch_up(&open, None)?;
+/// assert_eq!(diff.upserts.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Engine {
+    schema: Schema,
+    tables: Tables,
+    views: BTreeMap<ViewId, View>,
+    /// Lowered plans by canonical query text: the views of one shape.
+    shapes: HashMap<String, Vec<Arc<Lowered>>>,
+    version: Version,
+}
+
+/// A registered view.
+pub struct View {
+    id: ViewId,
+    text: String,
+    params: Params,
+    circuit: Circuit,
+    /// Whether the view shows records (else computed rows).
+    shows_records: bool,
+    /// What the view shows now, by id.
+    records: HashMap<RecordId, Record>,
+    /// A grouped view's rows, integrated.
+    rows: ZSet<Value>,
+    state: ViewState,
+    holders: usize,
+}
+
+impl View {
+    /// The view's id.
+    pub fn id(&self) -> &ViewId {
+        &self.id
+    }
+
+    /// The view's query, as canonical SurrealQL.
+    pub fn query(&self) -> &str {
+        &self.text
+    }
+
+    /// The view's parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// What the view shows, as record ids and versions, at its version.
+    pub fn state(&self) -> &ViewState {
+        &self.state
+    }
+
+    /// The records the view shows, in no particular order.
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.records.values()
+    }
+
+    /// How many registrations hold the view.
+    pub fn holders(&self) -> usize {
+        self.holders
+    }
+
+    /// Takes one version's output change into the view; returns the diff.
+    fn absorb(&mut self, change: ZSet<Value>, version: Version) -> Result<ViewDiff, RuntimeError> {
+        let mut touched: BTreeSet<RecordId> = BTreeSet::new();
+        if self.shows_records {
+            let mut rows: Vec<(&Value, i64)> = change.iter().collect();
+            // Removals first: an update is `-old +new` of one id.
+            rows.sort_by_key(|(_, w)| *w);
+            for (row, w) in rows {
+                let id = record_id_of(&self.id, row)?;
+                if w < 0 {
+                    self.records.remove(&id);
+                } else {
+                    self.records.insert(id.clone(), Record::new(id.clone(), content_version(row), row.clone()));
+                }
+                touched.insert(id);
+            }
+        } else {
+            for (row, w) in change.iter() {
+                let before = self.rows.weight(row).max(0);
+                self.rows.update(row.clone(), w);
+                let after = self.rows.weight(row).max(0);
+                let version = content_version(row);
+                for copy in before.min(after)..before.max(after) {
+                    let id = RecordId::new(self.id.as_str(), format!("{:016x}.{copy}", version.0));
+                    if after > before {
+                        self.records.insert(id.clone(), Record::new(id.clone(), version, row.clone()));
+                    } else {
+                        self.records.remove(&id);
+                    }
+                    touched.insert(id);
+                }
+            }
+        }
+        let mut diff = ViewDiff::new(self.id.clone(), version);
+        for id in touched {
+            match (self.state.get(&id), self.records.get(&id)) {
+                (held, Some(now)) if held != Some(now.version) => {
+                    self.state.insert(id, now.version);
+                    diff.upsert(now.clone());
+                }
+                (Some(_), None) => {
+                    self.state.remove(&id);
+                    diff.remove(id);
+                }
+                _ => {}
+            }
+        }
+        self.state.advance_to(version);
+        Ok(diff)
+    }
+
+    /// The whole view as a diff to a client that holds nothing.
+    fn everything(&self) -> ViewDiff {
+        let mut diff = ViewDiff::new(self.id.clone(), self.state.version());
+        let mut records: Vec<&Record> = self.records.values().collect();
+        records.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        for r in records {
+            diff.upsert(r.clone());
+        }
+        diff
+    }
+}
+
+fn record_id_of(view: &ViewId, row: &Value) -> Result<RecordId, RuntimeError> {
+    match row {
+        Value::Object(o) => match o.get("id") {
+            Some(Value::RecordId(id)) => Ok((**id).clone()),
+            _ => Err(RuntimeError::NotARecord { view: view.clone(), row: row.to_string() }),
+        },
+        _ => Err(RuntimeError::NotARecord { view: view.clone(), row: row.to_string() }),
+    }
+}
+
+/// The id of the view of `text` (canonical) with `params`: the same on every
+/// worker.
+fn view_id(text: &str, params: &Params) -> ViewId {
+    let key = Value::Array(
+        [Value::from(text), Value::Object(params.iter().map(|(k, v)| (k.clone(), v.clone())).collect())]
+            .into_iter()
+            .collect(),
+    );
+    ViewId::new(format!("view_{:016x}", content_version(&key).0))
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(Schema::default())
+    }
+}
+
+impl Engine {
+    /// An engine with no views over empty tables, checking queries against
+    /// `schema` (an empty schema accepts any table and field).
+    pub fn new(schema: Schema) -> Self {
+        Engine { schema, tables: Tables::new(), views: BTreeMap::new(), shapes: HashMap::new(), version: Version::ZERO }
+    }
+
+    /// Registers the view of SurrealQL `query` with `params`, or takes one
+    /// more hold of it if it is registered; returns its id. The view is
+    /// hydrated from the tables as they are.
+    pub fn register(&mut self, query: &str, params: Params) -> Result<ViewId, RuntimeError> {
+        let select = parse(query).map_err(|e| RuntimeError::Parse {
+            query: query.to_owned(),
+            rendered: e.display_with(query),
+            source: Box::new(e),
+        })?;
+        self.register_select(&select, params)
+    }
+
+    /// [`register`](Self::register) for a query built in code (see
+    /// `ssp_planner::builder`) or parsed already.
+    pub fn register_select(&mut self, select: &Select, params: Params) -> Result<ViewId, RuntimeError> {
+        let text = select.to_string();
+        let id = view_id(&text, &params);
+        if let Some(view) = self.views.get_mut(&id) {
+            view.holders += 1;
+            return Ok(id);
+        }
+        let (lowered, slots) = self.lowered(select, &text, &params)?;
+        let (plan, shows_records) = match &lowered.records {
+            Some(records) => (records.clone(), true),
+            None => (lowered.plan.clone(), false),
+        };
+        let (circuit, initial) = Circuit::with_params(plan, slots, &mut self.tables);
+        let mut view = View {
+            id: id.clone(),
+            text,
+            params,
+            circuit,
+            shows_records,
+            records: HashMap::new(),
+            rows: ZSet::new(),
+            state: ViewState::new(),
+            holders: 1,
+        };
+        view.absorb(initial, self.version)?;
+        self.views.insert(id.clone(), view);
+        Ok(id)
+    }
+
+    /// The lowered plan of `select`'s shape that serves `params`, planned
+    /// once per shape (and per value of the parameters that fix a shape,
+    /// like `LIMIT $n`), and the parameter slots' values.
+    fn lowered(
+        &mut self,
+        select: &Select,
+        text: &str,
+        params: &Params,
+    ) -> Result<(Arc<Lowered>, Vec<Value>), RuntimeError> {
+        let shapes = self.shapes.entry(text.to_owned()).or_default();
+        for lowered in shapes.iter() {
+            if let Ok(slots) = lowered.bind(params) {
+                return Ok((lowered.clone(), slots));
+            }
+        }
+        let planned = plan(select, &self.schema, params).map_err(|e| RuntimeError::Plan {
+            query: text.to_owned(),
+            rendered: e.display_with(text),
+            source: Box::new(e),
+        })?;
+        let lowered = Arc::new(planned.lowered);
+        let slots = lowered.bind(params).map_err(|e| RuntimeError::Plan {
+            query: text.to_owned(),
+            rendered: e.display_with(text),
+            source: Box::new(e),
+        })?;
+        shapes.push(lowered.clone());
+        Ok((lowered, slots))
+    }
+
+    /// Lets go of one hold of `view`; the view is dropped with its last hold.
+    /// Returns whether the view is still registered.
+    pub fn unregister(&mut self, view: &ViewId) -> Result<bool, RuntimeError> {
+        let v = self.views.get_mut(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
+        v.holders -= 1;
+        if v.holders == 0 {
+            self.views.remove(view);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Steps every view that reads a table the batches touch with the
+    /// changes of `version`, then applies them to the base tables. Returns
+    /// one diff per view whose records changed.
+    ///
+    /// Fails, changing nothing, if `version` is not after the engine's, or
+    /// if a batch removes a record state the tables do not hold.
+    pub fn step(&mut self, version: Version, batches: &[ChangeBatch]) -> Result<Vec<ViewDiff>, RuntimeError> {
+        if version <= self.version && self.version != Version::ZERO {
+            return Err(RuntimeError::VersionNotAfter { current: self.version, given: version });
+        }
+        let delta = Delta::from_batches(batches);
+        self.tables.check(&delta).map_err(Box::new)?;
+        let mut diffs = Vec::new();
+        // Phase one: every affected view against the tables before the step.
+        for view in self.views.values_mut() {
+            if !view.circuit.is_affected_by(&delta) {
+                view.state.advance_to(version);
+                continue;
+            }
+            let change = view.circuit.step(&self.tables, &delta);
+            let diff = view.absorb(change, version)?;
+            if !diff.is_empty() {
+                diffs.push(diff);
+            }
+        }
+        // Phase two: the shared tables and indexes take the delta.
+        self.tables.apply(&delta).map_err(Box::new)?;
+        self.version = version;
+        Ok(diffs)
+    }
+
+    /// The diff that brings a client from what `held` says it holds of
+    /// `view` (nothing, for `None`) to the view as it is: only the records
+    /// it lacks or holds at another version, and the ids it should drop.
+    pub fn catch_up(&self, view: &ViewId, held: Option<&Cvr>) -> Result<ViewDiff, RuntimeError> {
+        let v = self.views.get(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
+        let Some(cvr) = held else { return Ok(v.everything()) };
+        let diff = cvr.reconnect(&v.state).map_err(Box::new)?;
+        Ok(diff
+            .into_view_diff(|id, version| v.records.get(id).filter(|r| r.version == version).map(|r| r.value.clone()))
+            .map_err(Box::new)?)
+    }
+
+    /// A registered view.
+    pub fn view(&self, view: &ViewId) -> Option<&View> {
+        self.views.get(view)
+    }
+
+    /// The registered views, by id.
+    pub fn views(&self) -> impl Iterator<Item = &View> {
+        self.views.values()
+    }
+
+    /// The version of the last step.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The base tables, with their shared indexes.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// How many lowered plans serve the registered views' shapes.
+    pub fn plans(&self) -> usize {
+        self.shapes.values().map(Vec::len).sum()
+    }
+}

@@ -1,0 +1,16 @@
+//! # ssp-runtime
+//!
+//! The live-query engine: views registered from SurrealQL once per query and
+//! parameters, stepped with each version's change batches, and the diffs each
+//! view's clients need, as records with their versions.
+//!
+//! This first layer is [`Engine`], the synchronous core of one worker: view
+//! registry with one plan per query shape, routing of batches to the views
+//! that read their tables, per-view [`ViewDiff`](ssp_cvr::ViewDiff)s, and the
+//! minimal catch-up diff for a client from its CVR.
+
+mod engine;
+mod error;
+
+pub use crate::engine::{Engine, View};
+pub use crate::error::RuntimeError;

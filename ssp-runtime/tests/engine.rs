@@ -1,0 +1,208 @@
+//! The engine against the reference: random views of the planner's grammar,
+//! held by clients (some of the same view), over random change streams.
+//! After every step, every view equals the reference evaluation of its query
+//! on the current tables, and every connected client's record, built only
+//! from the diffs it was sent, holds exactly the view. Clients that were away
+//! catch up with a diff no larger than what changed while they were away.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use ssp_core::strategies::{change_stream_of, row};
+use ssp_core::{ChangeBatch, RecordId, Value, Version, ZSet};
+use ssp_cvr::{Cvr, ViewId, content_version};
+use ssp_ops::Tables;
+use ssp_planner::ast::Select;
+use ssp_planner::strategies::views::{edge, linked_row, query, schema};
+use ssp_planner::{Params, interpret_records, interpret_zset, plan};
+use ssp_runtime::{Engine, RuntimeError};
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/engine.txt"))),
+        ..ProptestConfig::default()
+    }
+}
+
+fn streams() -> impl Strategy<Value = Vec<Vec<ChangeBatch>>> {
+    (
+        change_stream_of("t1", linked_row(), 6, 7, 5),
+        change_stream_of("t2", row(), 6, 7, 5),
+        change_stream_of("e", edge(), 8, 7, 4),
+    )
+        .prop_map(|(a, b, c)| {
+            let n = a.len().max(b.len()).max(c.len());
+            (0..n).map(|i| [&a, &b, &c].iter().filter_map(|s| s.get(i).cloned()).collect()).collect()
+        })
+}
+
+fn params(p: i64) -> Params {
+    BTreeMap::from([("p".into(), Value::from(p))])
+}
+
+/// What the view of `query` with `params` must show over `tables`: its
+/// records, or the computed rows of a grouped view.
+fn expected(query: &Select, params: &Params, tables: &Tables) -> ZSet<Value> {
+    let planned = plan(query, &schema(), params).expect("a planned query");
+    match planned.lowered.records {
+        Some(_) => interpret_records(&planned.bound, tables, params),
+        None => interpret_zset(&planned.bound, tables, params),
+    }
+}
+
+/// A client: the view it follows, its record, and whether it is connected.
+struct Client {
+    view: ViewId,
+    query: usize,
+    cvr: Cvr,
+    away_since: Option<usize>,
+}
+
+fn check(
+    queries: &[(Select, i64)],
+    holders: &[usize],
+    away: &[(usize, usize, usize)],
+    steps: &[Vec<ChangeBatch>],
+) -> Result<(), TestCaseError> {
+    let mut engine = Engine::new(schema());
+    let mut reference = Tables::new();
+    let mut clients: Vec<Client> = Vec::new();
+    // What changed in each away client's view while it was away.
+    let mut missed: Vec<BTreeSet<RecordId>> = vec![BTreeSet::new(); holders.len()];
+    for &h in holders {
+        let (q, p) = &queries[h % queries.len()];
+        let view = engine.register_select(q, params(*p)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut cvr = Cvr::new(format!("c{}", clients.len()), view.clone());
+        cvr.apply(&engine.catch_up(&view, None).map_err(|e| TestCaseError::fail(e.to_string()))?)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        clients.push(Client { view, query: h % queries.len(), cvr, away_since: None });
+    }
+    // One view per query and parameters, one plan per query text and LIMIT.
+    let distinct: BTreeSet<(String, i64)> = holders
+        .iter()
+        .map(|&h| {
+            let (q, p) = &queries[h % queries.len()];
+            (q.to_string(), *p)
+        })
+        .collect();
+    prop_assert_eq!(engine.views().count(), distinct.len());
+    prop_assert!(engine.plans() <= distinct.len());
+
+    for (step, batches) in steps.iter().enumerate() {
+        let version = Version(step as u64 + 1);
+        for &(client, from, to) in away {
+            let c = client % clients.len();
+            if step == from % steps.len() && from % steps.len() < to % steps.len() {
+                clients[c].away_since = Some(step);
+            }
+        }
+        let diffs = engine.step(version, batches).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        reference.apply_batches(batches).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let by_view: BTreeMap<&ViewId, &ssp_cvr::ViewDiff> = diffs.iter().map(|d| (&d.view, d)).collect();
+        prop_assert_eq!(by_view.len(), diffs.len(), "one diff per view");
+        for (i, c) in clients.iter_mut().enumerate() {
+            if c.away_since.is_some() {
+                if let Some(d) = by_view.get(&c.view) {
+                    missed[i].extend(d.upserts.iter().map(|r| r.id.clone()).chain(d.removed.iter().cloned()));
+                }
+                continue;
+            }
+            if let Some(d) = by_view.get(&c.view) {
+                c.cvr.apply(d).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            }
+        }
+        for view in engine.views() {
+            let i = clients.iter().position(|c| &c.view == view.id()).expect("a holder");
+            let (q, p) = &queries[clients[i].query];
+            let want = expected(q, &params(*p), &reference);
+            let got: ZSet<Value> = view.records().map(|r| (r.value.clone(), 1)).collect();
+            prop_assert_eq!(&got, &want, "view after step {}: {}", step, view.query());
+            // Each record at the content version of what it shows.
+            prop_assert_eq!(view.records().count(), view.state().len());
+            for r in view.records() {
+                prop_assert_eq!(view.state().get(&r.id), Some(content_version(&r.value)));
+            }
+        }
+        for c in clients.iter().filter(|c| c.away_since.is_none()) {
+            let view = engine.view(&c.view).expect("registered");
+            let held: BTreeMap<&RecordId, Version> = c.cvr.iter().collect();
+            let shown: BTreeMap<&RecordId, Version> = view.state().iter().collect();
+            prop_assert_eq!(held, shown, "client after step {}", step);
+        }
+        // Clients coming back catch up from their records.
+        for &(client, _, to) in away {
+            let c = client % clients.len();
+            if step == to % steps.len() && clients[c].away_since.take().is_some() {
+                let diff = engine
+                    .catch_up(&clients[c].view, Some(&clients[c].cvr))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let missed = std::mem::take(&mut missed[c]);
+                prop_assert!(
+                    diff.upserts.len() + diff.removed.len() <= missed.len(),
+                    "a catch-up of {} records for {} missed changes",
+                    diff.upserts.len() + diff.removed.len(),
+                    missed.len()
+                );
+                clients[c].cvr.apply(&diff).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let view = engine.view(&clients[c].view).expect("registered");
+                prop_assert!(clients[c].cvr.summary().holds_same_records(view.state()));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn views_and_their_clients_equal_the_reference_after_every_step(
+        queries in prop::collection::vec((query().prop_map(|q| q.build()), 0i64..3), 1..4),
+        holders in prop::collection::vec(0usize..8, 1..7),
+        away in prop::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..3),
+        steps in streams(),
+    ) {
+        check(&queries, &holders, &away, &steps)?;
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    let mut engine = Engine::new(schema());
+    match engine.register("SELECT * FROM t1 WHERE", Params::new()) {
+        Err(e @ RuntimeError::Parse { .. }) => assert!(e.to_string().contains("SELECT * FROM t1 WHERE"), "{e}"),
+        other => panic!("expected a parse error, got {:?}", other.err()),
+    }
+    let unknown = engine.register("SELECT * FROM nope", Params::new());
+    assert!(matches!(unknown, Err(RuntimeError::Plan { .. })), "{:?}", unknown.err());
+    // A parameter of the wrong kind.
+    let n = BTreeMap::from([("n".into(), Value::from("ten"))]);
+    let wrong = engine.register("SELECT * FROM t2 ORDER BY k LIMIT $n", n);
+    assert!(matches!(wrong, Err(RuntimeError::Plan { .. })), "{:?}", wrong.err());
+    let view = ViewId::new("view_0");
+    assert!(matches!(engine.catch_up(&view, None), Err(RuntimeError::UnknownView { .. })));
+    assert!(matches!(engine.unregister(&view), Err(RuntimeError::UnknownView { .. })));
+    // A batch that removes what the tables do not hold changes nothing.
+    let mut batch = ChangeBatch::new("t2", Version(1));
+    batch.delete(ssp_core::Record::new(RecordId::new("t2", 1), Version(1), Value::from(1))).expect("a batch");
+    assert!(matches!(engine.step(Version(1), &[batch]), Err(RuntimeError::Apply(_))));
+    assert_eq!(engine.version(), Version::ZERO);
+}
+
+#[test]
+fn one_view_per_query_and_parameters_one_plan_per_shape() {
+    let mut engine = Engine::new(schema());
+    let a = engine.register("SELECT * FROM t2 WHERE k = $p", params(1)).expect("a view");
+    let b = engine.register("select * from t2 where k = $p", params(1)).expect("a view");
+    let c = engine.register("SELECT * FROM t2 WHERE k = $p", params(2)).expect("a view");
+    assert_eq!(a, b, "one query, one view");
+    assert_ne!(a, c);
+    assert_eq!(engine.views().count(), 2);
+    assert_eq!(engine.plans(), 1, "one shape, one plan");
+    assert_eq!(engine.view(&a).expect("registered").holders(), 2);
+    assert!(engine.unregister(&a).expect("held"));
+    assert!(!engine.unregister(&a).expect("held"));
+    assert!(engine.view(&a).is_none());
+}
