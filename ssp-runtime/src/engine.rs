@@ -106,6 +106,11 @@ impl View {
         self.records.values()
     }
 
+    /// The tables the view reads.
+    pub fn tables(&self) -> &[smol_str::SmolStr] {
+        self.circuit.tables()
+    }
+
     /// How many registrations hold the view.
     pub fn holders(&self) -> usize {
         self.holders

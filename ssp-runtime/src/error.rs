@@ -62,4 +62,19 @@ pub enum RuntimeError {
     /// A record the catch-up diff needs is not held at its version.
     #[error(transparent)]
     Missing(#[from] Box<MissingRecord>),
+    /// The CVR store failed; the diff was not sent.
+    #[error(transparent)]
+    Store(#[from] Box<ssp_cvr::StoreError>),
+    /// The view reads a table the engine does not follow.
+    #[error("the view reads table `{table}`, which is not followed (followed: {followed:?})")]
+    NotFollowed {
+        /// The table.
+        table: smol_str::SmolStr,
+        /// The tables followed.
+        followed: Vec<smol_str::SmolStr>,
+    },
+    /// SurrealDB could not be read (feature `surreal`).
+    #[cfg(feature = "surreal")]
+    #[error(transparent)]
+    Source(#[from] Box<ssp_surreal::SourceError>),
 }

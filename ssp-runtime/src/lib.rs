@@ -8,9 +8,17 @@
 //! registry with one plan per query shape, routing of batches to the views
 //! that read their tables, per-view [`ViewDiff`](ssp_cvr::ViewDiff)s, and the
 //! minimal catch-up diff for a client from its CVR.
+//!
+//! With feature `surreal`, [`Live`] runs the engine on SurrealDB: it follows
+//! the tables through `ssp_surreal::Source`, keeps each client's CVR in a
+//! store, and gives each subscription a `futures::Stream` of diffs.
 
 mod engine;
 mod error;
+#[cfg(feature = "surreal")]
+mod live;
 
 pub use crate::engine::{Engine, View};
 pub use crate::error::RuntimeError;
+#[cfg(feature = "surreal")]
+pub use crate::live::{Live, SharedStore, Subscription};

@@ -1,0 +1,214 @@
+//! `Live` on the embedded SurrealDB engine: clients subscribed to
+//! overlapping views follow random writes, and what each holds (built only
+//! from the diffs it received) equals what SurrealDB answers for its query;
+//! a client that leaves and comes back gets only what it lacks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use ssp_core::{RecordId, Value, ZSet};
+use ssp_cvr::{ClientId, Cvr, MemoryStore, ViewDiff};
+use ssp_runtime::{Live, RuntimeError, Subscription};
+use ssp_surreal::{SourceOptions, from_surreal};
+use surrealdb::Surreal;
+use surrealdb::engine::local::{Db, Mem};
+use surrealdb::types as sdb;
+
+async fn db() -> Surreal<Db> {
+    let db = Surreal::new::<Mem>(()).await.expect("an in-memory engine");
+    db.use_ns("ssp").use_db("live").await.expect("a database");
+    db.query(
+        "DEFINE TABLE issue CHANGEFEED 1h; DEFINE TABLE person CHANGEFEED 1h; \
+         CREATE person:ann SET name = 'Ann'; CREATE person:bob SET name = 'Bob'; \
+         FOR $i IN 0..12 { CREATE type::record('issue', $i) SET votes = $i * 3 % 7, open = $i % 3 != 0, author = person:ann; };",
+    )
+    .await
+    .and_then(|r| r.check())
+    .expect("the data");
+    db
+}
+
+/// Writes, again while SurrealDB reports a transaction conflict (a live
+/// query being registered conflicts with concurrent writers).
+async fn write(db: &Surreal<Db>, sql: &str) {
+    for _ in 0..100 {
+        match db.query(sql).await.and_then(|r| r.check()) {
+            Ok(_) => return,
+            Err(e) if e.to_string().contains("retried") || e.to_string().contains("failed transaction") => {
+                tokio::task::yield_now().await;
+            }
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
+    panic!("{sql}: still conflicting");
+}
+
+async fn surreal_rows(db: &Surreal<Db>, query: &str) -> ZSet<Value> {
+    let mut res = db.query(query).await.expect("a query");
+    let rows: Vec<sdb::Value> = res.take(0).expect("rows");
+    rows.into_iter().map(|r| (from_surreal(r).expect("a row"), 1)).collect()
+}
+
+/// A client: its subscription, its record of the view, the content it holds.
+struct Client {
+    query: &'static str,
+    sub: Subscription,
+    cvr: Cvr,
+    held: BTreeMap<RecordId, Value>,
+    /// The ids the diffs named.
+    touched: std::collections::BTreeSet<RecordId>,
+}
+
+impl Client {
+    fn take(&mut self, diff: &ViewDiff) {
+        self.cvr.apply(diff).expect("a diff that applies");
+        for r in &diff.upserts {
+            self.held.insert(r.id.clone(), r.value.clone());
+            self.touched.insert(r.id.clone());
+        }
+        for id in &diff.removed {
+            self.held.remove(id);
+            self.touched.insert(id.clone());
+        }
+    }
+
+    fn rows(&self) -> ZSet<Value> {
+        self.held.values().map(|v| (v.clone(), 1)).collect()
+    }
+
+    /// Takes diffs until the client holds what SurrealDB answers.
+    async fn settle(&mut self, db: &Surreal<Db>) {
+        let want = surreal_rows(db, self.query).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.rows() != want {
+            match tokio::time::timeout_at(deadline, self.sub.next()).await {
+                Ok(Some(diff)) => self.take(&diff),
+                Ok(None) => panic!("{}: the subscription ended", self.query),
+                Err(_) => {
+                    panic!("{}: the client holds\n{:?}\nbut SurrealDB answers\n{:?}", self.query, self.rows(), want)
+                }
+            }
+        }
+    }
+}
+
+const QUERIES: [&str; 3] = [
+    "SELECT * FROM issue WHERE open = true ORDER BY votes DESC, id LIMIT 3",
+    "SELECT * FROM issue WHERE author = person:bob",
+    "SELECT * FROM person",
+];
+
+fn options() -> SourceOptions {
+    let mut o = SourceOptions::default();
+    o.poll_interval = Duration::from_millis(20);
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_hold_what_surrealdb_answers_and_catch_up_minimally() {
+    let db = db().await;
+    let store = Arc::new(MemoryStore::new());
+    let live = Live::start(db.clone(), &["issue", "person"], Default::default(), store.clone(), options())
+        .await
+        .expect("the engine");
+    let mut clients = Vec::new();
+    for (i, query) in QUERIES.iter().chain(QUERIES.iter()).enumerate() {
+        let client = ClientId::new(format!("c{i}"));
+        let mut sub = live.subscribe(client.clone(), query, Default::default()).expect("a subscription");
+        let first = sub.next().await.expect("the first diff");
+        let mut c = Client {
+            query,
+            cvr: Cvr::new(client, sub.view().clone()),
+            held: BTreeMap::new(),
+            touched: Default::default(),
+            sub,
+        };
+        c.take(&first);
+        assert_eq!(c.rows(), surreal_rows(&db, query).await, "{query}: the first diff");
+        clients.push(c);
+    }
+    // Six subscriptions, three views.
+    assert_eq!(live.with_engine(|e| e.views().count()), 3);
+
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for round in 0..4 {
+        for _ in 0..8 {
+            let k = next(14);
+            let sql = match next(5) {
+                0 => format!("DELETE issue:{k}"),
+                1 => format!("UPSERT issue:{k} SET votes = {}, open = {}, author = person:ann", next(9), next(2) == 0),
+                2 => format!("UPDATE issue:{k} SET author = person:bob"),
+                3 => format!("UPDATE person:{} SET name = 'N{k}'", if next(2) == 0 { "ann" } else { "bob" }),
+                _ => format!(
+                    "BEGIN; UPDATE issue:{k} SET votes += 5; UPSERT issue:{} SET votes = 1, open = true; COMMIT;",
+                    next(14)
+                ),
+            };
+            write(&db, &sql).await;
+        }
+        for c in clients.iter_mut() {
+            c.settle(&db).await;
+        }
+        // Each client's record is the view's state.
+        for c in &clients {
+            let state = live.with_engine(|e| e.view(c.sub.view()).expect("registered").state().clone());
+            assert!(c.cvr.summary().holds_same_records(&state), "round {round}: {}", c.query);
+        }
+    }
+
+    // A client leaves, writes go on, and it comes back: its first diff is
+    // no larger than what changed in its view, and it ends equal.
+    let gone = clients.remove(0);
+    let (query, cvr_before) = (gone.query, gone.cvr.clone());
+    let held_before = gone.held.clone();
+    drop(gone);
+    // Its twin (same query) stays and sees what changed meanwhile.
+    let twin = clients.iter().position(|c| c.query == query).expect("a twin");
+    clients[twin].touched.clear();
+    write(&db, "UPDATE issue SET votes += 1 WHERE open = true").await;
+    write(&db, "DELETE issue:1").await;
+    for c in clients.iter_mut() {
+        c.settle(&db).await;
+    }
+    let mut sub = live.subscribe(ClientId::new("c0"), query, Default::default()).expect("a subscription");
+    let first = sub.next().await.expect("the catch-up");
+    let mut back = Client { query, sub, cvr: cvr_before, held: held_before, touched: Default::default() };
+    let missed = clients[twin].touched.len();
+    assert!(missed > 0, "the writes changed the view");
+    assert!(
+        first.upserts.len() + first.removed.len() <= missed,
+        "a catch-up of {} records for {missed} changed",
+        first.upserts.len() + first.removed.len()
+    );
+    back.take(&first);
+    back.settle(&db).await;
+    assert!(live.last_error().is_none(), "{:?}", live.last_error());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_subscriptions_are_typed_errors() {
+    let db = db().await;
+    let live = Live::start(db.clone(), &["issue"], Default::default(), Arc::new(MemoryStore::new()), options())
+        .await
+        .expect("the engine");
+    let c = ClientId::new("c");
+    assert!(matches!(live.subscribe(c.clone(), "SELECT * FROM", Default::default()), Err(RuntimeError::Parse { .. })));
+    match live.subscribe(c.clone(), "SELECT * FROM person", Default::default()) {
+        Err(RuntimeError::NotFollowed { table, .. }) => assert_eq!(table, "person"),
+        other => panic!("expected NotFollowed, got {:?}", other.err()),
+    }
+    assert_eq!(live.with_engine(|e| e.views().count()), 0, "a refused subscription holds no view");
+    match Live::start(db.clone(), &["nope"], Default::default(), Arc::new(MemoryStore::new()), options()).await {
+        Err(RuntimeError::Source(e)) => assert!(e.to_string().contains("nope"), "{e}"),
+        Err(other) => panic!("expected a source error, got {other}"),
+        Ok(_) => panic!("expected a source error"),
+    }
+}
