@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use ssp::ssp_cvr::{ClientId, MemoryStore, ViewDiff};
+use ssp::ssp_cvr::{ClientId, MemoryStore};
 use ssp::ssp_planner::{Kind, Schema, TableDef};
-use ssp::ssp_runtime::{Live, Subscription};
+use ssp::ssp_runtime::{Live, Subscription, Update};
 use ssp::ssp_surreal::SourceOptions;
 use surrealdb::Surreal;
 use surrealdb::engine::local::Mem;
@@ -52,8 +52,10 @@ const WRITES: [&str; 6] = [
     "DELETE issue:3",
 ];
 
-fn print(name: &str, diff: &ViewDiff) {
-    println!("  [{name}] to {}:", diff.to_version);
+fn print(name: &str, update: &Update) {
+    let diff = update.diff();
+    let kind = if update.is_snapshot() { "snapshot" } else { "diff" };
+    println!("  [{name}] {kind} to {}:", diff.to_version);
     for r in &diff.upserts {
         println!("    + {} {}", r.id, r.value);
     }
@@ -94,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut subs = Vec::new();
     for (name, query) in VIEWS {
         println!("view {name}: {query}");
-        subs.push((name, live.subscribe(alice.clone(), query, Default::default())?));
+        subs.push((name, live.subscribe(alice.clone(), query, Default::default(), None)?));
     }
     println!("\nwhat alice gets first:");
     drain(&mut subs).await;

@@ -120,11 +120,14 @@ impl View {
     fn absorb(&mut self, change: ZSet<Value>, version: Version) -> Result<ViewDiff, RuntimeError> {
         let mut touched: BTreeSet<RecordId> = BTreeSet::new();
         if self.shows_records {
-            let mut rows: Vec<(&Value, i64)> = change.iter().collect();
+            // Every row's id first, so that a row without one changes nothing.
+            let mut rows: Vec<(RecordId, &Value, i64)> = change
+                .iter()
+                .map(|(row, w)| record_id_of(&self.id, row).map(|id| (id, row, w)))
+                .collect::<Result<_, _>>()?;
             // Removals first: an update is `-old +new` of one id.
-            rows.sort_by_key(|(_, w)| *w);
-            for (row, w) in rows {
-                let id = record_id_of(&self.id, row)?;
+            rows.sort_by_key(|(_, _, w)| *w);
+            for (id, row, w) in rows {
                 if w < 0 {
                     self.records.remove(&id);
                 } else {
@@ -303,7 +306,10 @@ impl Engine {
     /// one diff per view whose records changed.
     ///
     /// Fails, changing nothing, if `version` is not after the engine's, or
-    /// if a batch removes a record state the tables do not hold.
+    /// if a batch removes a record state the tables do not hold. A view of
+    /// records whose plan yields a row without a record id
+    /// ([`RuntimeError::NotARecord`], a planner bug) fails the step after
+    /// the views before it were stepped: the engine must then be rebuilt.
     pub fn step(&mut self, version: Version, batches: &[ChangeBatch]) -> Result<Vec<ViewDiff>, RuntimeError> {
         if version <= self.version && self.version != Version::ZERO {
             return Err(RuntimeError::VersionNotAfter { current: self.version, given: version });
@@ -327,6 +333,22 @@ impl Engine {
         self.tables.apply(&delta).map_err(Box::new)?;
         self.version = version;
         Ok(diffs)
+    }
+
+    /// The whole of `view` for a client whose record `held` may be ahead of
+    /// what it really holds (it lost diffs that were recorded): every record
+    /// the view shows, and the ids of `held` the view no longer shows.
+    pub fn catch_up_full(&self, view: &ViewId, held: Option<&Cvr>) -> Result<ViewDiff, RuntimeError> {
+        let v = self.views.get(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
+        let mut diff = v.everything();
+        if let Some(cvr) = held {
+            for (id, _) in cvr.iter() {
+                if !v.records.contains_key(id) {
+                    diff.remove(id.clone());
+                }
+            }
+        }
+        Ok(diff)
     }
 
     /// The diff that brings a client from what `held` says it holds of

@@ -3,7 +3,8 @@
 use ssp_core::Version;
 use ssp_cvr::{MissingRecord, ReconnectError, ViewId};
 
-/// A failed [`Engine`](crate::Engine) operation. Nothing was changed.
+/// A failed [`Engine`](crate::Engine) operation. Nothing was changed, but
+/// for [`RuntimeError::NotARecord`] (see [`Engine::step`](crate::Engine::step)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuntimeError {
@@ -65,6 +66,13 @@ pub enum RuntimeError {
     /// The CVR store failed; the diff was not sent.
     #[error(transparent)]
     Store(#[from] Box<ssp_cvr::StoreError>),
+    /// The engine stopped: a step failed and its views no longer match the
+    /// database. Subscriptions ended; start a new engine.
+    #[error("the engine stopped: {reason}")]
+    Stopped {
+        /// Why.
+        reason: String,
+    },
     /// The view reads a table the engine does not follow.
     #[error("the view reads table `{table}`, which is not followed (followed: {followed:?})")]
     NotFollowed {

@@ -21,4 +21,4 @@ mod live;
 pub use crate::engine::{Engine, View};
 pub use crate::error::RuntimeError;
 #[cfg(feature = "surreal")]
-pub use crate::live::{Live, SharedStore, Subscription};
+pub use crate::live::{Live, SharedStore, Subscription, Update};

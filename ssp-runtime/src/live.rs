@@ -24,17 +24,24 @@ pub type SharedStore = Arc<dyn CvrStore + Send + Sync>;
 /// The engine on SurrealDB: it follows the tables through a
 /// [`Source`](ssp_surreal::Source) (hydration at a known position, then one
 /// step per SurrealDB commit), keeps each client's CVR in a store, and gives
-/// each subscription a [`futures::Stream`] of [`ViewDiff`]s.
+/// each subscription a [`futures::Stream`] of [`Update`]s.
 ///
-/// The first diff of a subscription brings the client from what its CVR
-/// says it holds (nothing, for a new client) to the view as it is; each
-/// later diff is what one commit changed in the view. Every diff is recorded
-/// in the client's CVR before it is sent, so a client that reconnects (to
-/// this engine, or another sharing the store) gets only what it lacks.
+/// The first diff of a subscription brings the client from what it holds
+/// to the view as it is; each later diff is what one commit changed in the
+/// view. Each diff handed to a subscription is recorded in the client's CVR,
+/// so a client that reconnects (to this engine, or another sharing the
+/// store) gets only what it lacks. A diff can be recorded and then lost
+/// before the client applied it (a dropped subscription with diffs still
+/// queued, a dropped connection): so the client says, when it subscribes,
+/// the version of the last diff of the view it applied. If that is not what
+/// its CVR says, it is sent the whole view (and the ids to drop) instead of
+/// the minimal diff.
 ///
-/// Dropping a [`Subscription`] lets go of its hold on the view; a view is
-/// dropped with its last hold. Dropping the `Live` stops following the
-/// database.
+/// A CVR store failure ends that client's subscription (nothing it was not
+/// sent is recorded); a failed step stops the engine and ends every
+/// subscription ([`RuntimeError::Stopped`]). Dropping a [`Subscription`]
+/// lets go of its hold on the view (at the next step); a view is dropped
+/// with its last hold. Dropping the `Live` stops following the database.
 ///
 /// CVR store calls run on the stepping task while it holds the engine: use a
 /// fast store (memory, redb), or one that does not block the runtime.
@@ -53,13 +60,41 @@ struct Shared {
     followed: Vec<SmolStr>,
     /// The last error of the stepping task (it retries).
     last_error: Option<String>,
+    /// Why the engine stopped, if it did.
+    stopped: Option<String>,
     /// Commits stepped.
     commits: u64,
 }
 
 struct Subscriber {
     client: ClientId,
-    tx: mpsc::UnboundedSender<ViewDiff>,
+    tx: mpsc::UnboundedSender<Update>,
+}
+
+/// An item of a [`Subscription`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// The whole view: the client replaces what it holds of the view with
+    /// exactly these records (`removed` lists ids the engine knows the client
+    /// may hold; a client holding others drops them too).
+    Snapshot(ViewDiff),
+    /// What changed since the client's last update: upsert these records,
+    /// drop these ids.
+    Diff(ViewDiff),
+}
+
+impl Update {
+    /// The diff, whichever kind of update.
+    pub fn diff(&self) -> &ViewDiff {
+        match self {
+            Update::Snapshot(d) | Update::Diff(d) => d,
+        }
+    }
+
+    /// Whether the client replaces what it holds.
+    pub fn is_snapshot(&self) -> bool {
+        matches!(self, Update::Snapshot(_))
+    }
 }
 
 fn now() -> Timestamp {
@@ -100,6 +135,7 @@ impl<C: Connection> Live<C> {
             subscribers: HashMap::new(),
             followed,
             last_error: None,
+            stopped: None,
             commits: 0,
         }));
         let state = shared.clone();
@@ -127,7 +163,11 @@ impl<C: Connection> Live<C> {
                     let mut shared = lock(&state);
                     for commit in commits {
                         if let Err(e) = shared.step(commit) {
-                            shared.last_error = Some(e.to_string());
+                            // The engine no longer follows the database:
+                            // stop, and end every subscription.
+                            shared.stopped = Some(e.to_string());
+                            shared.subscribers.clear();
+                            return;
                         }
                     }
                 }
@@ -138,12 +178,23 @@ impl<C: Connection> Live<C> {
     }
 
     /// Subscribes `client` to the view of `query` with `params` (registering
-    /// the view, or taking one more hold of it). The stream's first item
-    /// brings the client from what its CVR holds to the view as it is.
-    pub fn subscribe(&self, client: ClientId, query: &str, params: Params) -> Result<Subscription, RuntimeError> {
+    /// the view, or taking one more hold of it). `applied` is the version of
+    /// the last diff of this view the client applied (`None` if it holds
+    /// nothing of it). The stream's first item brings the client from what
+    /// it holds to the view as it is.
+    pub fn subscribe(
+        &self,
+        client: ClientId,
+        query: &str,
+        params: Params,
+        applied: Option<Version>,
+    ) -> Result<Subscription, RuntimeError> {
         let mut shared = lock(&self.shared);
+        if let Some(reason) = &shared.stopped {
+            return Err(RuntimeError::Stopped { reason: reason.clone() });
+        }
         let view = shared.engine.register(query, params)?;
-        match shared.subscribe(&client, &view) {
+        match shared.subscribe(&client, &view, applied) {
             Ok(rx) => Ok(Subscription { view, rx }),
             Err(e) => {
                 shared.engine.unregister(&view).ok();
@@ -179,17 +230,24 @@ impl Shared {
         &mut self,
         client: &ClientId,
         view: &ViewId,
-    ) -> Result<mpsc::UnboundedReceiver<ViewDiff>, RuntimeError> {
+        applied: Option<Version>,
+    ) -> Result<mpsc::UnboundedReceiver<Update>, RuntimeError> {
         let tables = self.engine.view(view).map(|v| v.tables().to_vec()).unwrap_or_default();
         if let Some(table) = tables.iter().find(|t| !self.followed.contains(t)) {
             return Err(RuntimeError::NotFollowed { table: table.clone(), followed: self.followed.clone() });
         }
         let held = self.store.load(client, view).map_err(Box::new)?;
-        let diff = self.engine.catch_up(view, held.as_ref())?;
-        self.store.apply(client, &diff, now()).map_err(Box::new)?;
+        let update = match (&held, applied) {
+            // The client holds what its record says: the minimal diff.
+            (Some(cvr), Some(v)) if cvr.version() == v => Update::Diff(self.engine.catch_up(view, held.as_ref())?),
+            // It holds nothing, less (diffs recorded but lost) or other:
+            // all of it, and its record becomes exactly the view.
+            _ => Update::Snapshot(self.engine.catch_up_full(view, held.as_ref())?),
+        };
+        self.store.apply(client, update.diff(), now()).map_err(Box::new)?;
         let (tx, rx) = mpsc::unbounded_channel();
         // The receiver is here: the first send cannot fail.
-        tx.send(diff).ok();
+        tx.send(update).ok();
         self.subscribers.entry(view.clone()).or_default().push(Subscriber { client: client.clone(), tx });
         Ok(rx)
     }
@@ -201,35 +259,44 @@ impl Shared {
         let diffs = self.engine.step(version, &commit.batches)?;
         self.commits += 1;
         let at = now();
+        let mut released = Vec::new();
         for diff in diffs {
             let Some(subs) = self.subscribers.get_mut(&diff.view) else { continue };
-            let mut gone = 0;
-            subs.retain(|s| {
-                if s.tx.is_closed() {
-                    gone += 1;
-                    return false;
-                }
-                true
-            });
-            for s in subs.iter() {
-                // Recorded before it is sent: what a client may hold is never
-                // less than its CVR says.
-                self.store.apply(&s.client, &diff, at).map_err(Box::new)?;
-                s.tx.send(diff.clone()).ok();
-            }
-            for _ in 0..gone {
-                self.engine.unregister(&diff.view).ok();
-            }
+            let store = &self.store;
+            // Handed over, then recorded; a subscription gone, or whose
+            // record cannot be written, ends here (its stream ends, and the
+            // client catches up from its record when it comes back).
+            let before = subs.len();
+            subs.retain(|s| s.tx.send(Update::Diff(diff.clone())).is_ok() && store.apply(&s.client, &diff, at).is_ok());
+            released.extend(std::iter::repeat_n(diff.view.clone(), before - subs.len()));
         }
+        for view in released {
+            self.engine.unregister(&view).ok();
+        }
+        self.sweep();
         Ok(())
+    }
+
+    /// Lets go of the holds of subscriptions that were dropped.
+    fn sweep(&mut self) {
+        let mut released = Vec::new();
+        for (view, subs) in self.subscribers.iter_mut() {
+            let before = subs.len();
+            subs.retain(|s| !s.tx.is_closed());
+            released.extend(std::iter::repeat_n(view.clone(), before - subs.len()));
+        }
+        self.subscribers.retain(|_, subs| !subs.is_empty());
+        for view in released {
+            self.engine.unregister(&view).ok();
+        }
     }
 }
 
-/// A client's subscription to a view: a stream of [`ViewDiff`]s, the first
+/// A client's subscription to a view: a stream of [`Update`]s, the first
 /// bringing it to the view's state, each next one a commit's change.
 pub struct Subscription {
     view: ViewId,
-    rx: mpsc::UnboundedReceiver<ViewDiff>,
+    rx: mpsc::UnboundedReceiver<Update>,
 }
 
 impl Subscription {
@@ -240,9 +307,9 @@ impl Subscription {
 }
 
 impl futures::Stream for Subscription {
-    type Item = ViewDiff;
+    type Item = Update;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ViewDiff>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Update>> {
         self.rx.poll_recv(cx)
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use ssp_core::{RecordId, Value, ZSet};
-use ssp_cvr::{ClientId, Cvr, MemoryStore, ViewDiff};
-use ssp_runtime::{Live, RuntimeError, Subscription};
+use ssp_cvr::{ClientId, Cvr, MemoryStore};
+use ssp_runtime::{Live, RuntimeError, Subscription, Update};
 use ssp_surreal::{SourceOptions, from_surreal};
 use surrealdb::Surreal;
 use surrealdb::engine::local::{Db, Mem};
@@ -62,7 +62,12 @@ struct Client {
 }
 
 impl Client {
-    fn take(&mut self, diff: &ViewDiff) {
+    fn take(&mut self, update: &Update) {
+        let diff = update.diff();
+        if update.is_snapshot() {
+            self.cvr = Cvr::new(self.cvr.client().clone(), diff.view.clone());
+            self.held.clear();
+        }
         self.cvr.apply(diff).expect("a diff that applies");
         for r in &diff.upserts {
             self.held.insert(r.id.clone(), r.value.clone());
@@ -84,7 +89,7 @@ impl Client {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while self.rows() != want {
             match tokio::time::timeout_at(deadline, self.sub.next()).await {
-                Ok(Some(diff)) => self.take(&diff),
+                Ok(Some(update)) => self.take(&update),
                 Ok(None) => panic!("{}: the subscription ended", self.query),
                 Err(_) => {
                     panic!("{}: the client holds\n{:?}\nbut SurrealDB answers\n{:?}", self.query, self.rows(), want)
@@ -116,7 +121,7 @@ async fn clients_hold_what_surrealdb_answers_and_catch_up_minimally() {
     let mut clients = Vec::new();
     for (i, query) in QUERIES.iter().chain(QUERIES.iter()).enumerate() {
         let client = ClientId::new(format!("c{i}"));
-        let mut sub = live.subscribe(client.clone(), query, Default::default()).expect("a subscription");
+        let mut sub = live.subscribe(client.clone(), query, Default::default(), None).expect("a subscription");
         let first = sub.next().await.expect("the first diff");
         let mut c = Client {
             query,
@@ -178,15 +183,18 @@ async fn clients_hold_what_surrealdb_answers_and_catch_up_minimally() {
     for c in clients.iter_mut() {
         c.settle(&db).await;
     }
-    let mut sub = live.subscribe(ClientId::new("c0"), query, Default::default()).expect("a subscription");
+    let applied = cvr_before.version();
+    let mut sub =
+        live.subscribe(ClientId::new("c0"), query, Default::default(), Some(applied)).expect("a subscription");
     let first = sub.next().await.expect("the catch-up");
     let mut back = Client { query, sub, cvr: cvr_before, held: held_before, touched: Default::default() };
     let missed = clients[twin].touched.len();
     assert!(missed > 0, "the writes changed the view");
+    assert!(!first.is_snapshot(), "it applied what its record says: the minimal diff");
     assert!(
-        first.upserts.len() + first.removed.len() <= missed,
+        first.diff().upserts.len() + first.diff().removed.len() <= missed,
         "a catch-up of {} records for {missed} changed",
-        first.upserts.len() + first.removed.len()
+        first.diff().upserts.len() + first.diff().removed.len()
     );
     back.take(&first);
     back.settle(&db).await;
@@ -200,8 +208,11 @@ async fn bad_subscriptions_are_typed_errors() {
         .await
         .expect("the engine");
     let c = ClientId::new("c");
-    assert!(matches!(live.subscribe(c.clone(), "SELECT * FROM", Default::default()), Err(RuntimeError::Parse { .. })));
-    match live.subscribe(c.clone(), "SELECT * FROM person", Default::default()) {
+    assert!(matches!(
+        live.subscribe(c.clone(), "SELECT * FROM", Default::default(), None),
+        Err(RuntimeError::Parse { .. })
+    ));
+    match live.subscribe(c.clone(), "SELECT * FROM person", Default::default(), None) {
         Err(RuntimeError::NotFollowed { table, .. }) => assert_eq!(table, "person"),
         other => panic!("expected NotFollowed, got {:?}", other.err()),
     }
@@ -211,4 +222,49 @@ async fn bad_subscriptions_are_typed_errors() {
         Err(other) => panic!("expected a source error, got {other}"),
         Ok(_) => panic!("expected a source error"),
     }
+}
+
+/// Diffs recorded in the CVR but lost before the client applied them (its
+/// subscription dropped with diffs queued): the client says which version it
+/// applied, and is sent the whole view, ending equal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diffs_lost_after_recording_are_sent_again() {
+    let db = db().await;
+    let live =
+        Live::start(db.clone(), &["issue", "person"], Default::default(), Arc::new(MemoryStore::new()), options())
+            .await
+            .expect("the engine");
+    let query = QUERIES[0];
+    let client = ClientId::new("lossy");
+    let mut sub = live.subscribe(client.clone(), query, Default::default(), None).expect("a subscription");
+    let first = sub.next().await.expect("the first diff");
+    let mut c = Client {
+        query,
+        cvr: Cvr::new(client.clone(), sub.view().clone()),
+        held: BTreeMap::new(),
+        touched: Default::default(),
+        sub,
+    };
+    c.take(&first);
+    let applied = c.cvr.version();
+    // Writes that change the view; their diffs are queued, never read.
+    let commits = live.commits();
+    write(&db, "UPSERT issue:100 SET votes = 100, open = true").await;
+    write(&db, "UPSERT issue:101 SET votes = 101, open = true").await;
+    while live.commits() < commits + 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let Client { query, held, .. } = c;
+    let sub = live.subscribe(client.clone(), query, Default::default(), Some(applied)).expect("a subscription");
+    let mut back = Client { query, cvr: Cvr::new(client, sub.view().clone()), held, touched: Default::default(), sub };
+    let catch_up = back.sub.next().await.expect("the catch-up");
+    // The whole view: the minimal diff from the record would have sent
+    // nothing, since the record already names issue:100 and issue:101.
+    assert!(catch_up.is_snapshot());
+    assert_eq!(catch_up.diff().upserts.len(), 3, "{catch_up:?}");
+    back.take(&catch_up);
+    assert_eq!(back.rows(), surreal_rows(&db, query).await);
+    // Its record on the server is exactly what it holds now.
+    let state = live.with_engine(|e| e.view(back.sub.view()).expect("registered").state().clone());
+    assert!(back.cvr.summary().holds_same_records(&state));
 }

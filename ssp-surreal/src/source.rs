@@ -65,8 +65,12 @@ impl SourceOptions {
 /// exactly once. Serializable; store it with the state it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
-    /// The highest versionstamp applied.
+    /// The highest versionstamp applied (or the database clock's, in
+    /// versionstamp units, at a hydration).
     stamp: u64,
+    /// Where the next read of the feed starts: below every commit not yet
+    /// applied, by the visibility window.
+    next_from: u64,
     /// The versionstamps applied within the visibility window below `stamp`.
     recent: BTreeSet<u64>,
     /// When the feed was last read to its end, by the database's clock
@@ -84,6 +88,8 @@ impl Cursor {
     }
 
     /// When the feed was last read to its end, by the database's clock.
+    /// On SurrealDB's clock-stamped backends, `seen_at` in versionstamp
+    /// units is at or above every commit applied.
     pub fn seen_at(&self) -> Option<Datetime> {
         Datetime::from_timestamp(self.seen_at.0, self.seen_at.1)
     }
@@ -182,7 +188,7 @@ pub enum SourceError {
         tables: Vec<SmolStr>,
     },
     /// A commit changed more tables than one read of the feed holds.
-    #[error("the commit at versionstamp {versionstamp} spans {entries} tables, more than a page of {page_size}")]
+    #[error("the commit at versionstamp {versionstamp} spans at least {entries} tables, a whole page of {page_size}")]
     PageTooSmall {
         /// The commit.
         versionstamp: u64,
@@ -200,13 +206,13 @@ fn query_error(operation: &'static str) -> impl FnOnce(surrealdb::Error) -> Sour
 /// SurrealDB's change feed as an exact, ordered, resumable stream of change
 /// batches, one [`Commit`] per SurrealDB commit.
 ///
-/// - **Hydration without a race.** [`hydrate`](Self::hydrate) finds the end
-///   of the feed, reads the tables, then replays the feed from that point
-///   into what it read (a record's last change wins, which is exact: a
-///   change already in the snapshot is rewritten with itself). The snapshot
-///   is thus the tables at a known versionstamp, and a write during
-///   hydration is in the snapshot or in the stream after it, never in
-///   neither and never in both.
+/// - **Hydration without a race.** [`hydrate`](Self::hydrate) reads the
+///   database's clock, then the tables, then replays the feed from the
+///   clock's reading (less the visibility window) into what it read (a
+///   record's last change wins, which is exact: a change already in the
+///   snapshot is rewritten with itself). The snapshot is thus the tables at
+///   a known position, and a write during hydration is in the snapshot or in
+///   the stream after it, never in neither and never in both.
 /// - **The change feed is the source of truth.** Each commit's changes come
 ///   from `SHOW CHANGES FOR DATABASE`, in versionstamp order; a live query
 ///   per table only wakes the source up (a filtered live query cannot see
@@ -216,7 +222,8 @@ fn query_error(operation: &'static str) -> impl FnOnce(surrealdb::Error) -> Sour
 ///   window](SourceOptions::visibility_window); reads start at the window's
 ///   start and skip what was applied, so a commit is delivered once even
 ///   when it became visible late, after a reconnect, or after a restart with
-///   [`resume`](Self::resume).
+///   [`resume`](Self::resume). Reads are cancel-safe: commits applied before
+///   a failure or a dropped future are returned by the next read.
 /// - **Updates are `-old +new`.** The source holds each followed record's
 ///   current state (the rows, shared by `Arc` with the batches it emits) to
 ///   know the old side of an update; a change that leaves a record as it
@@ -261,6 +268,9 @@ pub struct Source<C: Connection> {
     /// The shortest change-feed retention of the followed tables.
     retention: Duration,
     cursor: Cursor,
+    /// Commits applied to `tables` but not yet returned (a read failed or
+    /// was cancelled after them): returned first by the next read.
+    pending: Vec<Commit>,
     wake: Option<Wake>,
 }
 
@@ -296,15 +306,7 @@ impl<C: Connection> Source<C> {
         let names: Vec<SmolStr> =
             tables.iter().map(|t| SmolStr::from(*t)).collect::<BTreeSet<_>>().into_iter().collect();
         let retention = check_tables(&db, &names).await?;
-        let mut source = Source {
-            db,
-            options,
-            tables: BTreeMap::new(),
-            retention,
-            cursor: Cursor { stamp: 0, recent: BTreeSet::new(), seen_at: (0, 0), tables: names },
-            wake: None,
-        };
-        source.load().await?;
+        let mut source = Source::fresh(db, names, retention, options).await?;
         let version = source.cursor.version();
         let batches = source
             .tables
@@ -347,7 +349,7 @@ impl<C: Connection> Source<C> {
                 None => return Err(SourceError::ForeignRecord { id: record.id, tables: cursor.tables.clone() }),
             }
         }
-        let mut source = Source { db, options, tables, retention, cursor, wake: None };
+        let mut source = Source { db, options, tables, retention, cursor, pending: Vec::new(), wake: None };
         let now = source.now().await?;
         source.check_age(now)?;
         source.subscribe().await;
@@ -357,45 +359,52 @@ impl<C: Connection> Source<C> {
     /// Reads the change feed to its end and returns the commits that changed
     /// the followed tables since the last read, in order. Empty when nothing
     /// changed.
+    ///
+    /// Cancel-safe and error-safe: commits applied before a read fails or
+    /// the future is dropped are returned by the next call, never lost.
     pub async fn poll(&mut self) -> Result<Vec<Commit>, SourceError> {
+        // At most this many full pages per call; the rest is read next time.
+        const MAX_PAGES: usize = 64;
         let window = self.options.window_stamps();
-        let page_size = self.options.page_size.clamp(1, 1000);
-        let mut since = self.cursor.stamp.saturating_sub(window);
-        let mut commits = Vec::new();
-        let mut first = true;
-        loop {
-            let (now, sets) = self.read(since, page_size).await?;
-            if first {
+        let limit = self.options.page_size.clamp(2, 1000);
+        let mut since = self.cursor.next_from;
+        let mut first_read: Option<Datetime> = None;
+        for _ in 0..MAX_PAGES {
+            let (now, sets) = self.read(since, limit).await?;
+            if first_read.is_none() {
                 self.check_age(now)?;
-                first = false;
+                first_read = Some(now);
             }
-            let Some(last) = sets.last() else {
+            // The feed holds one entry per table a commit changed; a page of
+            // fewer entries than asked for reached the end of the feed.
+            let entries: usize = sets.iter().map(tables_touched).sum();
+            if entries < limit as usize {
+                for set in sets {
+                    self.apply(set)?;
+                }
                 self.cursor.seen_at = (now.timestamp(), now.subsec_nanos());
                 break;
-            };
-            // A page may end inside a commit: hold the last commit back and
-            // read again from it, unless it is the only one and smaller than
-            // a page.
-            let (complete, next) = if sets.len() >= 2 {
-                (sets.len() - 1, last.versionstamp)
-            } else {
-                let entries = tables_touched(last);
-                if entries >= page_size as usize {
-                    return Err(SourceError::PageTooSmall { versionstamp: last.versionstamp, entries, page_size });
-                }
-                (1, last.versionstamp.saturating_add(1))
-            };
-            for set in sets.into_iter().take(complete) {
-                if let Some(commit) = self.apply(set)? {
-                    commits.push(commit);
-                }
             }
-            since = next;
+            // A full page may end inside a commit: hold the last one back
+            // and read again from it.
+            let Some(last) = sets.last().map(|s| s.versionstamp) else { break };
+            if sets.len() == 1 {
+                return Err(SourceError::PageTooSmall { versionstamp: last, entries, page_size: limit });
+            }
+            for set in sets.into_iter().filter(|s| s.versionstamp != last) {
+                self.apply(set)?;
+            }
+            since = last;
         }
-        let floor = self.cursor.stamp.saturating_sub(window);
-        self.cursor.recent = self.cursor.recent.split_off(&floor);
+        // A commit not yet visible at the first read became visible within
+        // the window of its stamp, so its stamp is above the clock at that
+        // read minus the window: the next read starts there (or lower).
+        let clock = first_read.map_or(self.cursor.stamp, clock_stamp);
+        self.cursor.next_from = self.cursor.next_from.max(self.cursor.stamp.min(clock).saturating_sub(window));
+        self.cursor.recent = self.cursor.recent.split_off(&self.cursor.next_from);
+        let mut commits = std::mem::take(&mut self.pending);
         if let Some(last) = commits.last_mut() {
-            // The last commit's cursor carries the final read time.
+            // The last commit's cursor carries the final read.
             last.cursor = self.cursor.clone();
         }
         Ok(commits)
@@ -435,13 +444,30 @@ impl<C: Connection> Source<C> {
     /// for the records that differ), so nothing is skipped, even changes the
     /// feed no longer has.
     pub async fn resync(&mut self) -> Result<Commit, SourceError> {
-        let before = std::mem::take(&mut self.tables);
-        self.load().await?;
-        let version = self.cursor.version();
+        // Read into a new source, so that a failure (or a drop of this
+        // future) leaves this one as it was.
+        let fresh =
+            Source::fresh(self.db.clone(), self.cursor.tables.clone(), self.retention, self.options.clone()).await?;
+        // The consumer has not seen the commits still pending: diff against
+        // what it holds, the tables without them.
+        let mut held = std::mem::take(&mut self.tables);
+        for commit in std::mem::take(&mut self.pending).iter().rev() {
+            for batch in commit.batches.iter().rev() {
+                for (record, weight) in batch.updates().iter().rev() {
+                    let Some(rows) = held.get_mut(batch.table()) else { continue };
+                    if *weight > 0 {
+                        rows.remove(&record.id);
+                    } else {
+                        rows.insert(record.id.clone(), record.clone());
+                    }
+                }
+            }
+        }
+        let version = fresh.cursor.version();
         let mut batches = Vec::new();
-        for (table, rows) in &self.tables {
+        for (table, rows) in &fresh.tables {
             let mut batch = ChangeBatch::new(table.clone(), version);
-            let old = before.get(table);
+            let old = held.get(table);
             for (id, new) in rows {
                 match old.and_then(|o| o.get(id)) {
                     Some(old) if old == new => {}
@@ -459,6 +485,8 @@ impl<C: Connection> Source<C> {
                 batches.push(batch);
             }
         }
+        self.tables = fresh.tables;
+        self.cursor = fresh.cursor;
         Ok(Commit { version, batches, cursor: self.cursor.clone() })
     }
 
@@ -489,24 +517,43 @@ impl<C: Connection> Source<C> {
         &self.db
     }
 
-    /// Reads the tables at a known versionstamp into `self.tables`, and sets
-    /// the cursor there.
-    async fn load(&mut self) -> Result<(), SourceError> {
-        let head = feed_head(&self.db).await?;
+    /// A source holding `tables` as they are at a known position of the
+    /// feed, with its cursor there.
+    ///
+    /// The database's clock is read first, then the tables, then the feed is
+    /// replayed from the clock's reading minus the visibility window into
+    /// what was read: a commit missing from the read became visible after
+    /// the clock was read, so its stamp is in the replay; each record's last
+    /// change wins, so a change already in the read is rewritten with
+    /// itself. The tables end at the position the replay reaches.
+    async fn fresh(
+        db: Surreal<C>,
+        names: Vec<SmolStr>,
+        retention: Duration,
+        options: SourceOptions,
+    ) -> Result<Self, SourceError> {
+        let window = options.window_stamps();
+        let mut source = Source {
+            db,
+            options,
+            tables: BTreeMap::new(),
+            retention,
+            cursor: Cursor { stamp: 0, next_from: 0, recent: BTreeSet::new(), seen_at: (0, 0), tables: names },
+            pending: Vec::new(),
+            wake: None,
+        };
+        let before = source.now().await?;
         let mut tables = BTreeMap::new();
-        for table in &self.cursor.tables {
-            tables.insert(table.clone(), self.select(table).await?);
+        for table in &source.cursor.tables {
+            tables.insert(table.clone(), source.select(table).await?);
         }
-        self.tables = tables;
-        // Replay from the end of the feed found before the snapshot: each
-        // record's last change wins, so the tables end at the versionstamp
-        // the replay reaches.
-        self.cursor.stamp = head;
-        self.cursor.recent.clear();
-        let now = self.now().await?;
-        self.cursor.seen_at = (now.timestamp(), now.subsec_nanos());
-        self.poll().await?;
-        Ok(())
+        source.tables = tables;
+        let clock = clock_stamp(before);
+        source.cursor.stamp = clock;
+        source.cursor.next_from = clock.saturating_sub(window);
+        source.cursor.seen_at = (before.timestamp(), before.subsec_nanos());
+        source.poll().await?;
+        Ok(source)
     }
 
     async fn select(&self, table: &SmolStr) -> Result<HashMap<RecordId, Record>, SourceError> {
@@ -549,7 +596,7 @@ impl<C: Connection> Source<C> {
         let seen = i128::from(self.cursor.seen_at.0) * 1_000_000_000 + i128::from(self.cursor.seen_at.1);
         let now_ns = i128::from(now.timestamp()) * 1_000_000_000 + i128::from(now.subsec_nanos());
         let age = Duration::from_nanos(u64::try_from((now_ns - seen).max(0)).unwrap_or(u64::MAX));
-        if age >= self.retention {
+        if age.saturating_add(self.options.visibility_window) >= self.retention {
             return Err(SourceError::CursorExpired {
                 cursor: self.cursor.version(),
                 seen_at: self.cursor.seen_at().map_or_else(|| "?".to_owned(), |d| d.to_string()),
@@ -560,11 +607,11 @@ impl<C: Connection> Source<C> {
         Ok(())
     }
 
-    /// Applies one change set to the followed tables; returns its commit if
-    /// it changed them.
-    fn apply(&mut self, set: ChangeSet) -> Result<Option<Commit>, SourceError> {
+    /// Applies one change set to the followed tables, and keeps its commit
+    /// (if it changed them) to be returned.
+    fn apply(&mut self, set: ChangeSet) -> Result<(), SourceError> {
         if self.cursor.applied(set.versionstamp) {
-            return Ok(None);
+            return Ok(());
         }
         let version = Version(set.versionstamp);
         // Each record's state before the commit, in the order first touched.
@@ -606,10 +653,14 @@ impl<C: Connection> Source<C> {
                 batch.insert(new.clone()).map_err(|e| unexpected("change feed read", e))?;
             }
         }
-        if batches.is_empty() {
-            return Ok(None);
+        if !batches.is_empty() {
+            self.pending.push(Commit {
+                version,
+                batches: batches.into_values().collect(),
+                cursor: self.cursor.clone(),
+            });
         }
-        Ok(Some(Commit { version, batches: batches.into_values().collect(), cursor: self.cursor.clone() }))
+        Ok(())
     }
 
     /// Subscribes a live query per table as a wake-up. A failure leaves the
@@ -683,35 +734,12 @@ fn changefeed_of(definition: &str) -> Option<Duration> {
     }
 }
 
-/// The versionstamp of the newest commit in the feed (0 if it is empty),
-/// found by bisection on `SHOW CHANGES ... LIMIT 1`.
-async fn feed_head<C: Connection>(db: &Surreal<C>) -> Result<u64, SourceError> {
-    // Invariant: a change exists at or after `lo` (or lo = 0), none at or
-    // after `hi`.
-    let (mut lo, mut hi) = (0u64, 1u64 << 63);
-    let exists_from = |since: u64| async move {
-        let mut res = db
-            .query(format!("SHOW CHANGES FOR DATABASE SINCE {since} LIMIT 1"))
-            .await
-            .map_err(query_error("change feed read"))?;
-        let page: surrealdb::types::Value = res.take(0).map_err(query_error("change feed read"))?;
-        match page {
-            surrealdb::types::Value::Array(a) => Ok::<_, SourceError>(!a.into_inner().is_empty()),
-            _ => Err(unexpected("change feed read", "SHOW CHANGES did not answer an array")),
-        }
-    };
-    if !exists_from(0).await? {
-        return Ok(0);
-    }
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if exists_from(mid).await? {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(lo)
+/// A time of the database's clock in versionstamp units: milliseconds
+/// since the Unix epoch shifted left by 16 bits, as SurrealDB's hybrid
+/// logical clock stamps commits on `mem`, `rocksdb` and `surrealkv`.
+fn clock_stamp(at: Datetime) -> u64 {
+    let millis = i128::from(at.timestamp()) * 1000 + i128::from(at.subsec_nanos() / 1_000_000);
+    u64::try_from(millis.max(0)).unwrap_or(u64::MAX >> 16).min(u64::MAX >> 16) << 16
 }
 
 /// The tables a change set touches (the feed stores one entry per table).

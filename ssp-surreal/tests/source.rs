@@ -185,7 +185,7 @@ async fn record_versions_are_the_same_on_every_worker() {
 /// in neither and never in both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_during_hydration_are_in_the_snapshot_or_the_stream() {
-    for trial in 0..5 {
+    for trial in 0..20 {
         let db = db("DEFINE TABLE t CHANGEFEED 1h;").await;
         run(&db, "FOR $i IN 0..20 { CREATE type::record('t', $i) SET n = 0; }").await;
         let writer = {
@@ -201,7 +201,6 @@ async fn writes_during_hydration_are_in_the_snapshot_or_the_stream() {
                         }
                     };
                     write(&db, &sql).await;
-                    tokio::task::yield_now().await;
                 }
             })
         };
