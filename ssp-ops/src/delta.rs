@@ -227,7 +227,7 @@ struct PreparedTable {
     /// Per order index of the table (by slot): the partition and sort key of
     /// each row of the change, in the change's iteration order, for the
     /// top-k circuits that step with it and then for the index itself.
-    order_keys: Vec<Vec<Keyed>>,
+    order_keys: SmallVec<[Vec<Keyed>; 1]>,
 }
 
 impl Prepared {
@@ -237,7 +237,7 @@ impl Prepared {
             .iter()
             .map(|(name, change)| {
                 let Some(table) = tables.table(name) else {
-                    return PreparedTable { canonical: None, order_keys: Vec::new() };
+                    return PreparedTable { canonical: None, order_keys: SmallVec::new() };
                 };
                 let canonical = canonical(table.rows(), change);
                 let rows = canonical.as_ref().unwrap_or(change);

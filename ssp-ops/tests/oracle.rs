@@ -14,7 +14,9 @@ use ssp_ops::{AggFn, Circuit, CmpOp, Delta, Direction, Expr, NodeId, Plan, PlanB
 
 const TABLES: [&str; 3] = ["t1", "t2", "t3"];
 
+/// `cases` cases, or as many as `PROPTEST_CASES` asks for (a long run).
 fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(cases);
     ProptestConfig {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/oracle.txt"))),
