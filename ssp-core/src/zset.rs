@@ -149,6 +149,16 @@ impl<K: Hash + Eq> ZSet<K> {
         self.map.get(key).copied().unwrap_or(0)
     }
 
+    /// The element equal to `key` as this Z-set holds it, with its weight:
+    /// for elements equal but not identical (numbers of different kinds in
+    /// a `Value`), the one that was added.
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, ZWeight)>
+    where
+        Q: Hash + hashbrown::Equivalent<K> + ?Sized,
+    {
+        self.map.get_key_value(key).map(|(k, w)| (k, *w))
+    }
+
     /// Whether `key` has a non-zero weight.
     pub fn contains<Q>(&self, key: &Q) -> bool
     where

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use smol_str::SmolStr;
 use ssp_core::{IndexedZSet, Value, ZSet};
 
+use crate::delta::{Delta, Prep};
 use crate::expr::{CmpOp, Expr};
 use crate::operator::aggregate::Aggregate;
 use crate::operator::distinct::Distinct;
@@ -15,7 +16,7 @@ use crate::operator::semijoin::SemiJoin;
 use crate::operator::topk::{Ordered, Spec, TopK};
 use crate::operator::{aggregate, distinct, join, linear, reach, semijoin, topk};
 use crate::plan::{NodeId, Op, Plan};
-use crate::tables::{Delta, Tables};
+use crate::tables::Tables;
 
 /// The incremental state of one operator.
 #[derive(Debug)]
@@ -292,7 +293,11 @@ impl Circuit {
         // Only the nodes the output needs run (stepping, those whose inputs
         // did not change return at once).
         let needed: Cow<'_, [bool]> = if hydrating { Cow::Owned(self.demand(true)) } else { Cow::Borrowed(&self.live) };
-        let ctx = Ctx { tables, hydrating, params: &self.params, plan: &self.plan };
+        // The change as the tables see it, prepared by the first circuit that
+        // steps with it and shared by the others.
+        let prep = (!hydrating).then(|| delta.prepare(tables));
+        let prepared = prep.as_ref().map(Prep::get);
+        let ctx = Ctx { tables, hydrating, params: &self.params, plan: &self.plan, step: prepared.map(|p| (delta, p)) };
         let mut outs: Vec<Cow<'_, ZSet<Value>>> = Vec::with_capacity(self.plan.nodes.len());
         for (i, (op, state)) in self.plan.nodes.iter().zip(&mut self.states).enumerate() {
             if !needed[i] {
@@ -302,7 +307,11 @@ impl Circuit {
             let input = |n: &NodeId| -> &ZSet<Value> { &outs[n.index()] };
             let out: Cow<'_, ZSet<Value>> = match (op, state) {
                 (Op::Source { table }, _) => {
-                    let rows = if ctx.hydrating { ctx.tables.rows(table) } else { delta.table(table) };
+                    let rows = match prepared {
+                        Some(p) => delta.source(p, table),
+                        None if ctx.hydrating => ctx.tables.rows(table),
+                        None => delta.table(table),
+                    };
                     rows.map_or_else(|| Cow::Owned(ZSet::new()), Cow::Borrowed)
                 }
                 // A filter that keeps every row of a borrowed change passes it

@@ -1,5 +1,6 @@
 //! Scalar expressions over a row: what filters test, maps compute and keys extract.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use smol_str::SmolStr;
@@ -253,6 +254,19 @@ impl Expr {
                 }
                 v
             }
+        }
+    }
+
+    /// [`Expr::eval_in`], reading a field, the row, a constant or a
+    /// parameter in place instead of copying it.
+    pub(crate) fn eval_ref<'a>(&'a self, row: &'a Value, params: &'a [Value]) -> Cow<'a, Value> {
+        static NONE: Value = Value::None;
+        match self {
+            Expr::Field(path) => Cow::Borrowed(row.get(path).unwrap_or(&NONE)),
+            Expr::Row => Cow::Borrowed(row),
+            Expr::Lit(v) => Cow::Borrowed(v),
+            Expr::Param(i) => Cow::Borrowed(params.get(*i as usize).unwrap_or(&NONE)),
+            _ => Cow::Owned(self.eval_in(row, params)),
         }
     }
 

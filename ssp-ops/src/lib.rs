@@ -62,6 +62,7 @@
 //! ```
 
 mod circuit;
+mod delta;
 mod error;
 mod expr;
 mod func;
@@ -72,9 +73,10 @@ mod sort;
 mod tables;
 
 pub use crate::circuit::{Circuit, Cost, evaluate, evaluate_with};
+pub use crate::delta::{Delta, record_row};
 pub use crate::error::{ApplyError, BuildError};
 pub use crate::expr::{ArithOp, CmpOp, Expr, arith, connective, neg, truthy};
 pub use crate::func::{Func, MemberOp};
 pub use crate::plan::{AggFn, MAX_REACH_DEPTH, NodeId, Op, Plan, PlanBuilder};
 pub use crate::sort::{Direction, OrderBy, SortKey};
-pub use crate::tables::{Delta, Tables, record_row};
+pub use crate::tables::Tables;

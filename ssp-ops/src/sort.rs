@@ -184,12 +184,13 @@ impl SortKey {
         let Some(((first, direction), rest)) = order.split_first() else {
             return SortKey::default();
         };
-        let v = first.eval_in(row, params);
+        // The first value is read in place: the usual key is its prefix alone.
+        let v = first.eval_ref(row, params);
         let (p, exact) = prefix(&v);
         // Inverting every bit reverses the order of prefixes.
         let p = if *direction == Direction::Desc { !p } else { p };
         let parts = (!exact || !rest.is_empty()).then(|| {
-            std::iter::once(Part::new(*direction, v))
+            std::iter::once(Part::new(*direction, v.into_owned()))
                 .chain(rest.iter().map(|(e, d)| Part::new(*d, e.eval_in(row, params))))
                 .collect()
         });

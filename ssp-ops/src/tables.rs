@@ -2,30 +2,17 @@
 //! read by every circuit.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::{HashMap, hash_map};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
-use ssp_core::{ChangeBatch, FixedHasher, Object, Record, Value, ZSet, ZWeight};
+use ssp_core::{ChangeBatch, FixedHasher, Value, ZSet, ZWeight};
 
+use crate::delta::Delta;
 use crate::error::ApplyError;
 use crate::expr::Expr;
 use crate::sort::{Direction, Ranked, SortKey};
-
-/// The row a record becomes in a circuit: its content (an object) with its
-/// `id` field set to the record id, as SurrealDB returns records.
-pub fn record_row(record: &Record) -> Value {
-    let mut object = match &record.value {
-        Value::Object(o) => o.clone(),
-        _ => Object::new(),
-    };
-    // Most contents already hold their id: then the row shares them as they are.
-    let holds_id = matches!(object.get("id"), Some(Value::RecordId(id)) if **id == record.id);
-    if !holds_id {
-        object.insert("id", Value::from(record.id.clone()));
-    }
-    Value::Object(object)
-}
 
 /// Whether two expressions compute the same values, so that one index serves
 /// both. `Expr`'s `==` holds `2` and `2.0f` equal (as values they are), but
@@ -33,93 +20,6 @@ pub fn record_row(record: &Record) -> Value {
 /// kind too: their SurrealQL text does.
 fn same_expr(a: &Expr, b: &Expr) -> bool {
     a == b && a.to_string() == b.to_string()
-}
-
-/// The changes of one version, per table, as consolidated Z-sets of rows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Delta {
-    /// The changed tables, sorted by name, each with a non-empty change. A
-    /// version changes few tables (usually one): a sorted vector finds them
-    /// faster than a hash map, and is made without an allocation of its own.
-    tables: SmallVec<[(SmolStr, ZSet<Value>); 1]>,
-}
-
-impl Delta {
-    /// An empty delta.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn position(&self, table: &str) -> Result<usize, usize> {
-        self.tables.binary_search_by(|(name, _)| name.as_str().cmp(table))
-    }
-
-    /// The change of `table`, made empty with room for `rows` rows if new.
-    fn table_mut(&mut self, table: &str, rows: usize) -> &mut ZSet<Value> {
-        let at = match self.position(table) {
-            Ok(at) => at,
-            Err(at) => {
-                self.tables.insert(at, (SmolStr::from(table), ZSet::with_capacity(rows)));
-                at
-            }
-        };
-        &mut self.tables[at].1
-    }
-
-    /// The delta of a version's change batches (rows built by [`record_row`]).
-    ///
-    /// Rows are equal across number kinds (`{ n: 1 }` is `{ n: 1.0f }`), so a
-    /// row's removal and its re-insertion in another kind meet in one entry.
-    /// Removals are taken first, so that such an entry keeps the row as the
-    /// tables hold it (what the batch's first removal of it names), and the
-    /// operators see a row leave in the kind it arrived in.
-    pub fn from_batches<'a>(batches: impl IntoIterator<Item = &'a ChangeBatch>) -> Self {
-        let mut delta = Delta::new();
-        let batches: Vec<&ChangeBatch> = batches.into_iter().collect();
-        for removals in [true, false] {
-            for batch in &batches {
-                let z = delta.table_mut(batch.table(), batch.len());
-                for (record, w) in batch.updates() {
-                    if (*w < 0) == removals {
-                        z.update(record_row(record), *w);
-                    }
-                }
-            }
-        }
-        delta.tables.retain(|(_, z)| !z.is_empty());
-        delta
-    }
-
-    /// Adds `weight` to `row` of `table`.
-    pub fn update(&mut self, table: &str, row: Value, weight: ZWeight) {
-        let z = self.table_mut(table, 0);
-        z.update(row, weight);
-        if z.is_empty()
-            && let Ok(at) = self.position(table)
-        {
-            self.tables.remove(at);
-        }
-    }
-
-    /// The change to `table`, or `None` if the version does not change it.
-    pub fn table(&self, table: &str) -> Option<&ZSet<Value>> {
-        self.position(table).ok().map(|at| &self.tables[at].1)
-    }
-
-    /// The tables that change, by name.
-    pub fn tables(&self) -> impl Iterator<Item = (&str, &ZSet<Value>)> + '_ {
-        self.tables.iter().map(|(k, v)| (k.as_str(), v))
-    }
-
-    /// The number of changed rows, over all tables.
-    pub fn len(&self) -> usize {
-        self.tables.iter().map(|(_, z)| z.len()).sum()
-    }
-
-    /// Whether nothing changes.
-    pub fn is_empty(&self) -> bool {
-        self.tables.is_empty()
-    }
 }
 
 /// An index of a table's rows by the value of a key expression: the
@@ -166,19 +66,27 @@ pub(crate) struct OrderIndex {
 }
 
 impl OrderIndex {
-    fn partition_of(&self, row: &Value) -> Value {
-        self.partition.as_ref().map_or(Value::None, |p| p.eval(row))
+    /// The partition and the sort key of `row` in this index.
+    pub(crate) fn keys_of(&self, row: &Value) -> (Value, SortKey) {
+        (self.partition.as_ref().map_or(Value::None, |p| p.eval(row)), SortKey::of(&self.order, row))
     }
 
     fn update(&mut self, row: &Value, w: ZWeight) {
-        let part = self.partition_of(row);
-        let entry = (SortKey::of(&self.order, row), row.clone());
+        let (part, key) = self.keys_of(row);
+        self.update_keyed(&part, key, row, w);
+    }
+
+    /// [`OrderIndex::update`] with the row's partition and sort key known.
+    fn update_keyed(&mut self, part: &Value, key: SortKey, row: &Value, w: ZWeight) {
         if w > 0 {
-            self.partitions.entry(part).or_default().insert(entry);
-        } else if let Some(tree) = self.partitions.get_mut(&part) {
-            tree.remove(&entry);
+            match self.partitions.get_mut(part) {
+                Some(tree) => tree.insert((key, row.clone())),
+                None => self.partitions.entry(part.clone()).or_default().insert((key, row.clone())),
+            };
+        } else if let Some(tree) = self.partitions.get_mut(part) {
+            tree.remove(&(key, row.clone()));
             if tree.is_empty() {
-                self.partitions.remove(&part);
+                self.partitions.remove(part);
             }
         }
     }
@@ -213,9 +121,27 @@ impl Table {
 ///
 /// [`Circuit`]: crate::Circuit
 /// [`Circuit::step`]: crate::Circuit::step
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tables {
     tables: HashMap<SmolStr, Table, FixedHasher>,
+    /// Which tables these are, and how many changes they took: what a
+    /// [`Delta`] prepared against them is valid for.
+    stamp: Stamp,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Tables { tables: HashMap::default(), stamp: Stamp { id: NEXT.fetch_add(1, Ordering::Relaxed), changes: 0 } }
+    }
+}
+
+/// One state of one [`Tables`]: its identity and the number of changes it
+/// took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    id: u64,
+    changes: u64,
 }
 
 /// A handle on a key index of a table.
@@ -236,6 +162,15 @@ impl Tables {
     /// Empty tables.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// These tables as they are now.
+    pub(crate) fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+
+    pub(crate) fn table(&self, table: &str) -> Option<&Table> {
+        self.tables.get(table)
     }
 
     /// The rows of `table`, or `None` if no change ever reached it.
@@ -275,6 +210,10 @@ impl Tables {
     /// than zero or one (a delete of a row that is not there, or an insert of
     /// a row already there).
     pub fn apply(&mut self, delta: &Delta) -> Result<(), ApplyError> {
+        // What the circuits that stepped with the change prepared (its rows'
+        // places in the order indexes) is valid only for the tables before it.
+        let prepared = delta.prepared_for(self);
+        self.stamp.changes += 1;
         // The rows first, each update checked as it is made (one hash lookup
         // per row); a refused update undoes the `made` ones before it.
         let mut made = 0usize;
@@ -289,7 +228,17 @@ impl Tables {
                 }
             };
             for (row, w) in change.iter() {
-                let after = table.rows.update(row.clone(), w);
+                // A removal finds its row by reference (no copy to drop).
+                let after = if w < 0 {
+                    let now = table.rows.remove(row);
+                    let after = now.wrapping_add(w);
+                    if after != 0 {
+                        table.rows.update(row.clone(), after);
+                    }
+                    after
+                } else {
+                    table.rows.update(row.clone(), w)
+                };
                 made += 1;
                 if after != 0 && after != 1 {
                     refused = Some(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: after });
@@ -301,16 +250,25 @@ impl Tables {
             self.undo_rows(delta, made, &created);
             return Err(error);
         }
-        for (name, change) in delta.tables() {
+        for (at, (name, change)) in delta.tables().enumerate() {
             let Some(table) = self.tables.get_mut(name) else { continue };
             for index in &mut table.key_indexes {
                 for (row, w) in change.iter() {
                     index.update(row, w);
                 }
             }
-            for index in &mut table.order_indexes {
-                for (row, w) in change.iter() {
-                    index.update(row, w);
+            for (slot, index) in table.order_indexes.iter_mut().enumerate() {
+                match delta.keyed_at(prepared, at, slot) {
+                    (change, Some(keys)) => {
+                        for ((row, w), (part, key)) in change.iter().zip(keys) {
+                            index.update_keyed(part, key.clone(), row, w);
+                        }
+                    }
+                    (_, None) => {
+                        for (row, w) in change.iter() {
+                            index.update(row, w);
+                        }
+                    }
                 }
             }
         }

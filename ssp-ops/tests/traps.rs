@@ -256,12 +256,11 @@ fn a_value_that_changes_kind_within_a_version_leaves_no_stale_extreme() {
     ]);
 }
 
-// Known bug: a change of kind alone (`-3dec` to `-3`) nets out of the
-// version's change, so the tables keep the old kind; the next version's
-// removal names the new kind, and a min/max group keeps a stale extreme.
-// Fixing it needs a kind-exact row identity (see the session notes).
+// A change of kind alone (`-3dec` to `-3`) nets out of the version's change
+// (the rows are equal), so the tables keep the old kind; the next version's
+// removal names the new kind. Circuits see that removal as the tables hold
+// the row, or a min/max group would keep a stale extreme.
 #[test]
-#[ignore = "known: a kind-only change is dropped, and a later removal in the new kind leaves a stale min/max"]
 fn a_kind_only_change_then_an_update_leaves_no_stale_extreme() {
     let mut h = Harness::new(min_max_by_group());
     h.step(&[("t", 1, None, Some("{ g: 1, x: -3dec }"))]);

@@ -145,6 +145,12 @@ impl Object {
         self.0.fields.is_empty()
     }
 
+    /// Whether `a` and `b` are handles on the same fields (then they are
+    /// equal without reading them, and their values are the same in kind too).
+    pub fn ptr_eq(a: &Object, b: &Object) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+
     fn find(&self, key: &str) -> Result<usize, usize> {
         self.0.fields.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }

@@ -7,6 +7,7 @@ use ssp_core::{FixedHasher, IndexedZSet, Object, Value, ZSet, ZWeight};
 
 use smallvec::SmallVec;
 
+use crate::delta::{Delta, Prepared};
 use crate::expr::Expr;
 use crate::plan::{NodeId, Op, Plan};
 use crate::tables::{KeyIndexRef, Tables};
@@ -22,6 +23,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) params: &'a [Value],
     /// The circuit's plan, for the filters shared inputs apply.
     pub(crate) plan: &'a Plan,
+    /// Stepping (not hydrating): the version's change and what the tables
+    /// before it made of it.
+    pub(crate) step: Option<(&'a Delta, &'a Prepared)>,
 }
 
 impl Ctx<'_> {

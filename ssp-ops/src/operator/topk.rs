@@ -212,21 +212,33 @@ impl TopK {
         if delta.is_empty() || spec.limit == 0 {
             return ZSet::new();
         }
-        let mut changes: Vec<(SortKey, &Value, ZWeight)> =
-            delta.iter().map(|(r, w)| (SortKey::of_in(spec.order, r, ctx.params), r, w)).collect();
+        // The sort keys of a base table's change were computed once for the
+        // version (and serve its shared order index too); else here.
+        let prepared = match (&self.input, ctx.step) {
+            (Ordered::Shared { index, .. }, Some((d, p))) => d.order_keys(p, index, delta),
+            _ => None,
+        };
+        let computed: Vec<SortKey> = match prepared {
+            Some(_) => Vec::new(),
+            None => delta.iter().map(|(r, _)| SortKey::of_in(spec.order, r, ctx.params)).collect(),
+        };
+        let mut changes: Vec<(&SortKey, &Value, ZWeight)> = match prepared {
+            Some(keys) => delta.iter().zip(keys).map(|((r, w), (_, k))| (k, r, w)).collect(),
+            None => delta.iter().zip(&computed).map(|((r, w), k)| (k, r, w)).collect(),
+        };
         // A Z-set holds each row once: no two changes are equal, and an
         // unstable sort (no buffer) gives the one order.
-        changes.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        changes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         // Does the change reach the window? Only rows up to its last one can
         // move it, unless it is not full (then any row may join it).
         let reaches = !self.full
             || match (&self.last, self.window.last()) {
-                (Some(key), Some((row, _))) => (&changes[0].0, changes[0].1) <= (key, row),
+                (Some(key), Some((row, _))) => (changes[0].0, changes[0].1) <= (key, row),
                 _ => true,
             };
         if let Ordered::Owned(state) = &mut self.input {
             for (key, row, w) in &changes {
-                match state.entry((key.clone(), (*row).clone())) {
+                match state.entry(((*key).clone(), (*row).clone())) {
                     Slot::Occupied(mut e) => {
                         *e.get_mut() = e.get().wrapping_add(*w);
                         if *e.get() == 0 {
@@ -253,7 +265,7 @@ impl TopK {
                     .flat_map(move |index| index.scan(partition))
                     .filter(move |(_, row)| ctx.passes(filters, row))
                     .map(|(k, r)| (k, r, 1));
-                let changed = changes.iter().map(|(k, r, w)| (k, *r, *w));
+                let changed = changes.iter().map(|(k, r, w)| (*k, *r, *w));
                 take_window(Merge { a: before.peekable(), b: changed.peekable() }, spec.offset, spec.limit)
             }
         };

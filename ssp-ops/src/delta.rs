@@ -1,0 +1,285 @@
+//! [`Delta`]: the change of one version, and what the tables before it make
+//! of it once for every circuit that steps with it.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use smallvec::SmallVec;
+use smol_str::SmolStr;
+use ssp_core::{ChangeBatch, Object, Record, Value, ZSet, ZWeight};
+
+use crate::sort::SortKey;
+use crate::tables::{OrderIndexRef, Stamp, Tables};
+
+/// The row a record becomes in a circuit: its content (an object) with its
+/// `id` field set to the record id, as SurrealDB returns records.
+pub fn record_row(record: &Record) -> Value {
+    let mut object = match &record.value {
+        Value::Object(o) => o.clone(),
+        _ => Object::new(),
+    };
+    // Most contents already hold their id: then the row shares them as they are.
+    let holds_id = matches!(object.get("id"), Some(Value::RecordId(id)) if **id == record.id);
+    if !holds_id {
+        object.insert("id", Value::from(record.id.clone()));
+    }
+    Value::Object(object)
+}
+
+/// The changes of one version, per table, as consolidated Z-sets of rows.
+///
+/// Rows are equal across number kinds (`{ n: 1 }` is `{ n: 1.0f }`): a
+/// removal may name a row in another kind than the tables hold it in (after
+/// a change of kind alone, which nets out of a version's change, or from a
+/// source that writes numbers differently). Circuits see every removal as
+/// the tables hold the row, so that operators which keep kinds apart (the
+/// sums and extremes of an aggregation) take away what they were given.
+#[derive(Clone, Default)]
+pub struct Delta {
+    /// The changed tables, sorted by name, each with a non-empty change. A
+    /// version changes few tables (usually one): a sorted vector finds them
+    /// faster than a hash map, and is made without an allocation of its own.
+    tables: SmallVec<[(SmolStr, ZSet<Value>); 1]>,
+    /// The change as the tables before it see it, made by the first circuit
+    /// that steps with it and read by the others and by [`Tables::apply`].
+    prepared: OnceLock<Prepared>,
+}
+
+impl PartialEq for Delta {
+    fn eq(&self, other: &Self) -> bool {
+        self.tables == other.tables
+    }
+}
+
+impl Eq for Delta {}
+
+impl fmt::Debug for Delta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delta").field("tables", &self.tables).finish()
+    }
+}
+
+impl Delta {
+    /// An empty delta.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn position(&self, table: &str) -> Result<usize, usize> {
+        self.tables.binary_search_by(|(name, _)| name.as_str().cmp(table))
+    }
+
+    /// The change of `table`, made empty with room for `rows` rows if new.
+    fn table_mut(&mut self, table: &str, rows: usize) -> &mut ZSet<Value> {
+        self.prepared = OnceLock::new();
+        let at = match self.position(table) {
+            Ok(at) => at,
+            Err(at) => {
+                self.tables.insert(at, (SmolStr::from(table), ZSet::with_capacity(rows)));
+                at
+            }
+        };
+        &mut self.tables[at].1
+    }
+
+    /// The delta of a version's change batches (rows built by [`record_row`]).
+    ///
+    /// A row's removal and its re-insertion in another number kind meet in
+    /// one entry. Removals are taken first, so that such an entry keeps the
+    /// row as the tables hold it (what the batch's first removal of it names).
+    pub fn from_batches<'a>(batches: impl IntoIterator<Item = &'a ChangeBatch>) -> Self {
+        let mut delta = Delta::new();
+        let batches: Vec<&ChangeBatch> = batches.into_iter().collect();
+        for removals in [true, false] {
+            for batch in &batches {
+                let z = delta.table_mut(batch.table(), batch.len());
+                for (record, w) in batch.updates() {
+                    if (*w < 0) == removals {
+                        z.update(record_row(record), *w);
+                    }
+                }
+            }
+        }
+        delta.tables.retain(|(_, z)| !z.is_empty());
+        delta
+    }
+
+    /// Adds `weight` to `row` of `table`.
+    pub fn update(&mut self, table: &str, row: Value, weight: ZWeight) {
+        let z = self.table_mut(table, 0);
+        z.update(row, weight);
+        if z.is_empty()
+            && let Ok(at) = self.position(table)
+        {
+            self.tables.remove(at);
+        }
+    }
+
+    /// The change to `table`, or `None` if the version does not change it.
+    pub fn table(&self, table: &str) -> Option<&ZSet<Value>> {
+        self.position(table).ok().map(|at| &self.tables[at].1)
+    }
+
+    /// The tables that change, by name.
+    pub fn tables(&self) -> impl Iterator<Item = (&str, &ZSet<Value>)> + '_ {
+        self.tables.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The number of changed rows, over all tables.
+    pub fn len(&self) -> usize {
+        self.tables.iter().map(|(_, z)| z.len()).sum()
+    }
+
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+
+    /// The change as `tables` (before it) see it: made once and kept, unless
+    /// it was kept for other tables (then made again and not kept).
+    pub(crate) fn prepare(&self, tables: &Tables) -> Prep<'_> {
+        let stamp = tables.stamp();
+        let kept = self.prepared.get_or_init(|| Prepared::new(self, tables));
+        if kept.stamp == stamp { Prep::Kept(kept) } else { Prep::Fresh(Box::new(Prepared::new(self, tables))) }
+    }
+
+    /// What was prepared for `tables` as they are now, if anything.
+    pub(crate) fn prepared_for(&self, tables: &Tables) -> Option<&Prepared> {
+        self.prepared.get().filter(|p| p.stamp == tables.stamp())
+    }
+
+    /// The change of the `at`-th table as circuits see it.
+    fn change_at<'a>(&'a self, prepared: &'a Prepared, at: usize) -> &'a ZSet<Value> {
+        prepared.tables.get(at).and_then(|t| t.canonical.as_ref()).unwrap_or(&self.tables[at].1)
+    }
+
+    /// The change of `table` as circuits see it (every removal naming the
+    /// row as the tables hold it).
+    pub(crate) fn source<'a>(&'a self, prepared: &'a Prepared, table: &str) -> Option<&'a ZSet<Value>> {
+        self.position(table).ok().map(|at| self.change_at(prepared, at))
+    }
+
+    /// The change of the `at`-th table as circuits see it, with the
+    /// partitions and sort keys of its rows in the order index at `slot`
+    /// (in the change's iteration order), if prepared.
+    pub(crate) fn keyed_at<'a>(
+        &'a self,
+        prepared: Option<&'a Prepared>,
+        at: usize,
+        slot: usize,
+    ) -> (&'a ZSet<Value>, Option<&'a [Keyed]>) {
+        match prepared {
+            Some(p) => {
+                (self.change_at(p, at), p.tables.get(at).and_then(|t| t.order_keys.get(slot)).map(Vec::as_slice))
+            }
+            None => (&self.tables[at].1, None),
+        }
+    }
+
+    /// The sort keys of the rows of `input` in the order index `index`, if
+    /// `input` is the prepared change of the index's table itself (a filter
+    /// that kept every row passes it on as it is).
+    pub(crate) fn order_keys<'a>(
+        &'a self,
+        prepared: &'a Prepared,
+        index: &OrderIndexRef,
+        input: &ZSet<Value>,
+    ) -> Option<&'a [Keyed]> {
+        let at = self.position(&index.table).ok()?;
+        let (change, keys) = self.keyed_at(Some(prepared), at, index.slot);
+        keys.filter(|_| std::ptr::eq(change, input))
+    }
+}
+
+/// A row's place in an order index: its partition and its sort key.
+pub(crate) type Keyed = (Value, SortKey);
+
+/// A prepared change, kept in its [`Delta`] or made for one step.
+pub(crate) enum Prep<'a> {
+    Kept(&'a Prepared),
+    Fresh(Box<Prepared>),
+}
+
+impl Prep<'_> {
+    pub(crate) fn get(&self) -> &Prepared {
+        match self {
+            Prep::Kept(p) => p,
+            Prep::Fresh(p) => p,
+        }
+    }
+}
+
+/// What the tables before a version make of its change: computed once, by
+/// the first circuit that steps with it.
+#[derive(Clone, Debug)]
+pub(crate) struct Prepared {
+    /// The tables it was made against, as they were.
+    stamp: Stamp,
+    /// Per changed table, in the order of [`Delta::tables`].
+    tables: SmallVec<[PreparedTable; 1]>,
+}
+
+#[derive(Clone, Debug)]
+struct PreparedTable {
+    /// The change with every removal naming the row as the table holds it;
+    /// `None` where the change already does (the usual case).
+    canonical: Option<ZSet<Value>>,
+    /// Per order index of the table (by slot): the partition and sort key of
+    /// each row of the change, in the change's iteration order, for the
+    /// top-k circuits that step with it and then for the index itself.
+    order_keys: SmallVec<[Vec<Keyed>; 1]>,
+}
+
+impl Prepared {
+    fn new(delta: &Delta, tables: &Tables) -> Prepared {
+        let prepared = delta
+            .tables
+            .iter()
+            .map(|(name, change)| {
+                let Some(table) = tables.table(name) else {
+                    return PreparedTable { canonical: None, order_keys: SmallVec::new() };
+                };
+                let canonical = canonical(table.rows(), change);
+                let rows = canonical.as_ref().unwrap_or(change);
+                let order_keys = table
+                    .order_indexes
+                    .iter()
+                    .map(|index| rows.iter().map(|(row, _)| index.keys_of(row)).collect())
+                    .collect();
+                PreparedTable { canonical, order_keys }
+            })
+            .collect();
+        Prepared { stamp: tables.stamp(), tables: prepared }
+    }
+}
+
+/// `change` with each removal naming its row as `rows` hold it, or `None` if
+/// every removal already does.
+fn canonical(rows: &ZSet<Value>, change: &ZSet<Value>) -> Option<ZSet<Value>> {
+    let held = |row: &Value| rows.get_key_value(row).map(|(held, _)| held);
+    let differs = change.iter().any(|(row, w)| w < 0 && held(row).is_some_and(|held| !same_kinds(held, row)));
+    if !differs {
+        return None;
+    }
+    Some(change.iter().map(|(row, w)| (if w < 0 { held(row).unwrap_or(row) } else { row }.clone(), w)).collect())
+}
+
+/// Whether two equal values are written alike: their numbers of the same
+/// kinds (`1`, `1.0f` and `1dec` are equal values of three kinds).
+pub(crate) fn same_kinds(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => std::mem::discriminant(x) == std::mem::discriminant(y),
+        (Value::Object(x), Value::Object(y)) => {
+            Object::ptr_eq(x, y)
+                || (x.len() == y.len() && x.iter().zip(y.iter()).all(|((_, u), (_, v))| same_kinds(u, v)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(u, v)| same_kinds(u, v))
+        }
+        (Value::Set(x), Value::Set(y)) => {
+            x.as_slice().len() == y.as_slice().len()
+                && x.as_slice().iter().zip(y.as_slice()).all(|(u, v)| same_kinds(u, v))
+        }
+        _ => true,
+    }
+}
