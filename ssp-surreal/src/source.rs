@@ -25,14 +25,16 @@ pub struct SourceOptions {
     /// source (notifications are the fast path; this bounds the delay when a
     /// live query is down). Default: 1 s.
     pub poll_interval: Duration,
-    /// How far back each read starts before the newest commit applied, to
+    /// How far back a window scan reads before the newest commit applied, to
     /// take commits that became visible after a commit with a higher
     /// versionstamp (SurrealDB stamps a commit just before it becomes
     /// visible, so concurrent commits can appear out of stamp order). A
     /// commit that becomes visible later than this after its stamp would be
-    /// missed. Measured on SurrealDB's hybrid logical clock (milliseconds
-    /// shifted left by 16 bits, as `mem`, `rocksdb` and `surrealkv` stamp).
-    /// Default: 250 ms.
+    /// missed. Reads start after the newest commit applied, and every quarter
+    /// of this window one read scans the window again, so a commit that
+    /// became visible late is delivered at the next scan. Measured on
+    /// SurrealDB's hybrid logical clock (milliseconds shifted left by 16
+    /// bits, as `mem`, `rocksdb` and `surrealkv` stamp). Default: 250 ms.
     pub visibility_window: Duration,
     /// Change-feed entries per read (SurrealDB's maximum is 1,000).
     /// Default: 1,000.
@@ -68,9 +70,11 @@ pub struct Cursor {
     /// The highest versionstamp applied (or the database clock's, in
     /// versionstamp units, at a hydration).
     stamp: u64,
-    /// Where the next read of the feed starts: below every commit not yet
-    /// applied, by the visibility window.
+    /// Where the next window scan of the feed starts: at or below every
+    /// commit not yet applied.
     next_from: u64,
+    /// The database's clock, in versionstamp units, at the last window scan.
+    scanned_at: u64,
     /// The versionstamps applied within the visibility window below `stamp`.
     recent: BTreeSet<u64>,
     /// When the feed was last read to its end, by the database's clock
@@ -367,7 +371,11 @@ impl<C: Connection> Source<C> {
         const MAX_PAGES: usize = 64;
         let window = self.options.window_stamps();
         let limit = self.options.page_size.clamp(2, 1000);
-        let mut since = self.cursor.next_from;
+        // Most reads start after the newest commit applied; every quarter
+        // window, one scans the window for commits that became visible late.
+        let clock_then = clock_stamp_of(self.cursor.seen_at);
+        let scan = clock_then >= self.cursor.scanned_at.saturating_add(window / 4);
+        let mut since = if scan { self.cursor.next_from } else { self.cursor.next_from.max(self.cursor.stamp + 1) };
         let mut first_read: Option<Datetime> = None;
         for _ in 0..MAX_PAGES {
             let (now, sets) = self.read(since, limit).await?;
@@ -396,12 +404,16 @@ impl<C: Connection> Source<C> {
             }
             since = last;
         }
-        // A commit not yet visible at the first read became visible within
-        // the window of its stamp, so its stamp is above the clock at that
-        // read minus the window: the next read starts there (or lower).
-        let clock = first_read.map_or(self.cursor.stamp, clock_stamp);
-        self.cursor.next_from = self.cursor.next_from.max(self.cursor.stamp.min(clock).saturating_sub(window));
-        self.cursor.recent = self.cursor.recent.split_off(&self.cursor.next_from);
+        // After a scan: a commit not yet visible at its first read becomes
+        // visible within the window of its stamp, so its stamp is above the
+        // clock at that read minus the window: the next scan starts there
+        // (or lower). Reads between scans do not move it.
+        if let (true, Some(first)) = (scan, first_read) {
+            let clock = clock_stamp(first);
+            self.cursor.next_from = self.cursor.next_from.max(self.cursor.stamp.min(clock).saturating_sub(window));
+            self.cursor.recent = self.cursor.recent.split_off(&self.cursor.next_from);
+            self.cursor.scanned_at = clock;
+        }
         let mut commits = std::mem::take(&mut self.pending);
         if let Some(last) = commits.last_mut() {
             // The last commit's cursor carries the final read.
@@ -538,7 +550,14 @@ impl<C: Connection> Source<C> {
             options,
             tables: BTreeMap::new(),
             retention,
-            cursor: Cursor { stamp: 0, next_from: 0, recent: BTreeSet::new(), seen_at: (0, 0), tables: names },
+            cursor: Cursor {
+                stamp: 0,
+                next_from: 0,
+                scanned_at: 0,
+                recent: BTreeSet::new(),
+                seen_at: (0, 0),
+                tables: names,
+            },
             pending: Vec::new(),
             wake: None,
         };
@@ -732,6 +751,11 @@ fn changefeed_of(definition: &str) -> Option<Duration> {
         Value::Duration(d) => Some(d.as_std()),
         _ => None,
     }
+}
+
+/// [`clock_stamp`] of a cursor's `seen_at`.
+fn clock_stamp_of((secs, nanos): (i64, u32)) -> u64 {
+    Datetime::from_timestamp(secs, nanos).map_or(0, clock_stamp)
 }
 
 /// A time of the database's clock in versionstamp units: milliseconds
