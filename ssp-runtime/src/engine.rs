@@ -57,6 +57,9 @@ use crate::error::RuntimeError;
 /// ```
 pub struct Engine {
     schema: Schema,
+    breaker: Breaker,
+    /// How often the breaker tripped.
+    trips: u64,
     tables: Tables,
     views: BTreeMap<ViewId, View>,
     /// Lowered plans by canonical query text: the views of one shape.
@@ -64,12 +67,55 @@ pub struct Engine {
     version: Version,
 }
 
+/// When a view is rehydrated instead of stepped: the circuit breaker.
+///
+/// Before each step of a view, its circuit estimates the rows an
+/// incremental step with the change would touch and the rows a rehydration
+/// would read ([`Circuit::cost`]). When the change has at least
+/// `min_batch` rows and the step would touch more than `ratio` times what a
+/// rehydration reads, the view is rehydrated from the tables after the step
+/// and its clients are sent the difference between what they held and the
+/// new state; a batch that rewrites most of a table never costs more than
+/// rebuilding the view.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Breaker {
+    /// Trip when the step's cost exceeds this share of the rehydration's.
+    /// Default: 0.5.
+    pub ratio: f64,
+    /// Never trip for a change of fewer rows than this. Default: 64.
+    pub min_batch: usize,
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Breaker { ratio: 0.5, min_batch: 64 }
+    }
+}
+
+impl Breaker {
+    /// A breaker that never trips.
+    pub const NEVER: Breaker = Breaker { ratio: f64::INFINITY, min_batch: usize::MAX };
+
+    /// A breaker that trips on every change (every step is a rehydration).
+    pub const ALWAYS: Breaker = Breaker { ratio: -1.0, min_batch: 0 };
+
+    fn trips(&self, cost: ssp_ops::Cost, batch_rows: usize) -> bool {
+        batch_rows >= self.min_batch && cost.step_rows as f64 > self.ratio * cost.rehydrate_rows as f64
+    }
+}
+
 /// A registered view.
 pub struct View {
     id: ViewId,
     text: String,
     params: Params,
+    /// The plan and parameter values the circuit runs, to rebuild it.
+    plan: Arc<ssp_ops::Plan>,
+    slots: Vec<Value>,
     circuit: Circuit,
+    /// How often the breaker rehydrated the view.
+    trips: u64,
     /// Whether the view shows records (else computed rows).
     shows_records: bool,
     /// What the view shows now, by id.
@@ -114,6 +160,20 @@ impl View {
     /// How many registrations hold the view.
     pub fn holders(&self) -> usize {
         self.holders
+    }
+
+    /// How often the circuit breaker rehydrated the view.
+    pub fn trips(&self) -> u64 {
+        self.trips
+    }
+
+    /// What the view shows now, as the circuit's integrated output.
+    fn output(&self) -> ZSet<Value> {
+        if self.shows_records {
+            self.records.values().map(|r| (r.value.clone(), 1)).collect()
+        } else {
+            self.rows.clone()
+        }
     }
 
     /// Takes one version's output change into the view; returns the diff.
@@ -213,7 +273,25 @@ impl Engine {
     /// An engine with no views over empty tables, checking queries against
     /// `schema` (an empty schema accepts any table and field).
     pub fn new(schema: Schema) -> Self {
-        Engine { schema, tables: Tables::new(), views: BTreeMap::new(), shapes: HashMap::new(), version: Version::ZERO }
+        Engine::with_breaker(schema, Breaker::default())
+    }
+
+    /// [`Engine::new`] with a circuit breaker of its own.
+    pub fn with_breaker(schema: Schema, breaker: Breaker) -> Self {
+        Engine {
+            schema,
+            breaker,
+            trips: 0,
+            tables: Tables::new(),
+            views: BTreeMap::new(),
+            shapes: HashMap::new(),
+            version: Version::ZERO,
+        }
+    }
+
+    /// How often the circuit breaker tripped, over all views.
+    pub fn trips(&self) -> u64 {
+        self.trips
     }
 
     /// Registers the view of SurrealQL `query` with `params`, or takes one
@@ -242,12 +320,15 @@ impl Engine {
             Some(records) => (records.clone(), true),
             None => (lowered.plan.clone(), false),
         };
-        let (circuit, initial) = Circuit::with_params(plan, slots, &mut self.tables);
+        let (circuit, initial) = Circuit::with_params(plan.clone(), slots.clone(), &mut self.tables);
         let mut view = View {
             id: id.clone(),
             text,
             params,
+            plan,
+            slots,
             circuit,
+            trips: 0,
             shows_records,
             records: HashMap::new(),
             rows: ZSet::new(),
@@ -317,10 +398,17 @@ impl Engine {
         let delta = Delta::from_batches(batches);
         self.tables.check(&delta).map_err(Box::new)?;
         let mut diffs = Vec::new();
-        // Phase one: every affected view against the tables before the step.
+        let batch_rows: usize = batches.iter().map(ChangeBatch::len).sum();
+        let mut tripped = Vec::new();
+        // Phase one: every affected view against the tables before the step
+        // (or, if the breaker trips, after phase two).
         for view in self.views.values_mut() {
             if !view.circuit.is_affected_by(&delta) {
                 view.state.advance_to(version);
+                continue;
+            }
+            if self.breaker.trips(view.circuit.cost(&self.tables, &delta), batch_rows) {
+                tripped.push(view.id.clone());
                 continue;
             }
             let change = view.circuit.step(&self.tables, &delta);
@@ -332,6 +420,22 @@ impl Engine {
         // Phase two: the shared tables and indexes take the delta.
         self.tables.apply(&delta).map_err(Box::new)?;
         self.version = version;
+        // The tripped views: rebuilt from the tables, their clients sent the
+        // difference from what the view showed.
+        for id in tripped {
+            let Some(view) = self.views.get_mut(&id) else { continue };
+            let (circuit, output) = Circuit::with_params(view.plan.clone(), view.slots.clone(), &mut self.tables);
+            let mut change = output;
+            change -= &view.output();
+            view.circuit = circuit;
+            view.trips += 1;
+            self.trips += 1;
+            let diff = view.absorb(change, version)?;
+            if !diff.is_empty() {
+                diffs.push(diff);
+            }
+        }
+        diffs.sort_by(|a, b| a.view.cmp(&b.view));
         Ok(diffs)
     }
 

@@ -7,7 +7,9 @@
 //! This first layer is [`Engine`], the synchronous core of one worker: view
 //! registry with one plan per query shape, routing of batches to the views
 //! that read their tables, per-view [`ViewDiff`](ssp_cvr::ViewDiff)s, and the
-//! minimal catch-up diff for a client from its CVR.
+//! minimal catch-up diff for a client from its CVR, and a circuit
+//! [`Breaker`] that rehydrates a view instead of stepping it when a change is
+//! big enough that rebuilding is cheaper.
 //!
 //! With feature `surreal`, [`Live`] runs the engine on SurrealDB: it follows
 //! the tables through `ssp_surreal::Source`, keeps each client's CVR in a
@@ -18,7 +20,7 @@ mod error;
 #[cfg(feature = "surreal")]
 mod live;
 
-pub use crate::engine::{Engine, View};
+pub use crate::engine::{Breaker, Engine, View};
 pub use crate::error::RuntimeError;
 #[cfg(feature = "surreal")]
 pub use crate::live::{Live, SharedStore, Subscription, Update};

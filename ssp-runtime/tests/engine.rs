@@ -16,7 +16,7 @@ use ssp_ops::Tables;
 use ssp_planner::ast::Select;
 use ssp_planner::strategies::views::{edge, linked_row, query, schema};
 use ssp_planner::{Params, interpret_records, interpret_zset, plan};
-use ssp_runtime::{Engine, RuntimeError};
+use ssp_runtime::{Breaker, Engine, RuntimeError};
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -65,8 +65,9 @@ fn check(
     holders: &[usize],
     away: &[(usize, usize, usize)],
     steps: &[Vec<ChangeBatch>],
+    breaker: Breaker,
 ) -> Result<(), TestCaseError> {
-    let mut engine = Engine::new(schema());
+    let mut engine = Engine::with_breaker(schema(), breaker);
     let mut reference = Tables::new();
     let mut clients: Vec<Client> = Vec::new();
     // What changed in each away client's view while it was away.
@@ -164,7 +165,19 @@ proptest! {
         away in prop::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..3),
         steps in streams(),
     ) {
-        check(&queries, &holders, &away, &steps)?;
+        check(&queries, &holders, &away, &steps, Breaker::NEVER)?;
+    }
+
+    /// The same with the breaker tripping on every change: every step is a
+    /// rehydration, and clients get the difference from what they held.
+    #[test]
+    fn views_rehydrated_by_the_breaker_equal_the_reference_too(
+        queries in prop::collection::vec((query().prop_map(|q| q.build()), 0i64..3), 1..4),
+        holders in prop::collection::vec(0usize..8, 1..7),
+        away in prop::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..3),
+        steps in streams(),
+    ) {
+        check(&queries, &holders, &away, &steps, Breaker::ALWAYS)?;
     }
 }
 
@@ -205,4 +218,61 @@ fn one_view_per_query_and_parameters_one_plan_per_shape() {
     assert!(engine.unregister(&a).expect("held"));
     assert!(!engine.unregister(&a).expect("held"));
     assert!(engine.view(&a).is_none());
+}
+
+fn rows(n: i64, version: u64, k: i64) -> ChangeBatch {
+    let mut batch = ChangeBatch::new("t2", Version(version));
+    for i in 0..n {
+        let row: Value = format!("{{ id: t2:{i}, k: {k}, n: {i} }}").parse().expect("a row");
+        batch.insert(ssp_core::Record::new(RecordId::new("t2", i), Version(version), row)).expect("a batch");
+    }
+    batch
+}
+
+/// A batch that rewrites most of a table trips the breaker: the view is
+/// rebuilt and its client still ends equal; a small batch does not trip it.
+#[test]
+fn the_breaker_trips_on_a_big_batch_and_not_on_a_small_one() {
+    let mut engine = Engine::new(schema());
+    engine.step(Version(1), &[rows(200, 1, 0)]).expect("the table");
+    let view = engine.register("SELECT * FROM t2 WHERE k = 1 ORDER BY n LIMIT 5", Params::new()).expect("a view");
+    let mut client = Cvr::new("c", view.clone());
+    client.apply(&engine.catch_up(&view, None).expect("a view")).expect("a diff");
+    assert!(client.is_empty());
+
+    // Rewrite 150 of the 200 rows to k = 1.
+    let mut big = ChangeBatch::new("t2", Version(2));
+    for (r, _) in rows(150, 1, 0).into_updates() {
+        let new: Value = format!("{{ id: {}, k: 1, n: {} }}", r.id, r.value.pick(&"n".parse().expect("a path")))
+            .parse()
+            .expect("a row");
+        big.update(r.clone(), ssp_core::Record::new(r.id.clone(), Version(2), new)).expect("a batch");
+    }
+    for d in engine.step(Version(2), &[big]).expect("a step") {
+        client.apply(&d).expect("a diff");
+    }
+    assert_eq!(engine.trips(), 1, "150 of 200 rows rewritten: rehydrate");
+    assert_eq!(engine.view(&view).expect("registered").trips(), 1);
+    let shown: BTreeMap<&RecordId, Version> = engine.view(&view).expect("registered").state().iter().collect();
+    assert_eq!(client.iter().collect::<BTreeMap<_, _>>(), shown);
+    assert_eq!(shown.keys().map(|id| id.to_string()).collect::<Vec<_>>(), ["t2:0", "t2:1", "t2:2", "t2:3", "t2:4"]);
+
+    // Two rows: a step.
+    let mut small = ChangeBatch::new("t2", Version(3));
+    let old = engine
+        .tables()
+        .rows("t2")
+        .expect("the table")
+        .keys()
+        .find(|r| r.pick(&"n".parse().expect("a path")) == Value::from(0))
+        .expect("t2:0")
+        .clone();
+    small.delete(ssp_core::Record::new(RecordId::new("t2", 0), Version(2), old)).expect("a batch");
+    for d in engine.step(Version(3), &[small]).expect("a step") {
+        client.apply(&d).expect("a diff");
+    }
+    assert_eq!(engine.trips(), 1, "a small batch is stepped");
+    let shown: BTreeMap<&RecordId, Version> = engine.view(&view).expect("registered").state().iter().collect();
+    assert_eq!(client.iter().collect::<BTreeMap<_, _>>(), shown);
+    assert_eq!(shown.keys().map(|id| id.to_string()).collect::<Vec<_>>(), ["t2:1", "t2:2", "t2:3", "t2:4", "t2:5"]);
 }
