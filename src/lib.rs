@@ -30,8 +30,8 @@
 //!
 //! ## Features
 //!
-//! - `proptest`: the strategies of every layer ([`strategies`]), for property
-//!   tests of your own queries.
+//! - `proptest`: the strategies of every layer ([`strategies`]), and
+//!   [`testing::check_view`], for property tests of your own queries.
 //! - `surreal`: `ssp_surreal`, SurrealDB as source, oracle and CVR store.
 //! - `runtime`: `ssp_runtime`, the live-query engine.
 
@@ -46,6 +46,9 @@ pub use ssp_runtime;
 /// SurrealDB as source and oracle (feature `surreal`).
 #[cfg(feature = "surreal")]
 pub use ssp_surreal;
+
+#[cfg(feature = "proptest")]
+pub mod testing;
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]
