@@ -238,6 +238,27 @@ impl Circuit {
         &self.params
     }
 
+    /// [`Plan::route_keys`] with the circuit's parameters bound: for each
+    /// table it reads, the field and the value a changed row must hold to
+    /// change the output, if there is one.
+    pub fn route_keys(&self) -> Vec<(SmolStr, Option<(ssp_core::FieldPath, Value)>)> {
+        self.plan
+            .route_keys()
+            .into_iter()
+            .map(|(table, key)| {
+                let key = key.map(|(field, k)| {
+                    let value = match k {
+                        Expr::Param(i) => self.params.get(i as usize).cloned().unwrap_or(Value::None),
+                        Expr::Lit(v) => v,
+                        _ => Value::None,
+                    };
+                    (field, value)
+                });
+                (table, key)
+            })
+            .collect()
+    }
+
     /// Whether `delta` touches a table this circuit reads.
     pub fn is_affected_by(&self, delta: &Delta) -> bool {
         self.tables.iter().any(|t| delta.table(t).is_some())

@@ -259,6 +259,66 @@ impl Plan {
         &self.nodes[id.index()]
     }
 
+    /// For each base table the plan reads (sorted): the equality its rows
+    /// must meet to reach the output at all, if there is one, as a field and
+    /// the [`Expr::Lit`] or [`Expr::Param`] it must equal.
+    ///
+    /// A table has a route key when the plan reads it once and the chain of
+    /// filters right above its source holds a conjunct `field = constant` or
+    /// `field = $param`: then a change of a row whose field is something
+    /// else cannot change the output, and a router may leave the circuit out
+    /// of a version whose changes of the table all miss the key (a circuit
+    /// stepped with them would drop them at that filter).
+    ///
+    /// ```
+    /// use ssp_ops::{Expr, PlanBuilder};
+    /// let mut b = PlanBuilder::new();
+    /// let issues = b.source("issue");
+    /// let mine = b.filter(issues, Expr::field("owner").eq(Expr::Param(0)).and(Expr::field("open").eq(Expr::lit(true))));
+    /// let plan = b.build(mine)?;
+    /// let keys = plan.route_keys();
+    /// assert_eq!(keys[0].0, "issue");
+    /// assert_eq!(keys[0].1.as_ref().map(|(f, k)| (f.to_string(), k.clone())), Some(("owner".into(), Expr::Param(0))));
+    /// # Ok::<(), ssp_ops::BuildError>(())
+    /// ```
+    pub fn route_keys(&self) -> Vec<(SmolStr, Option<(ssp_core::FieldPath, Expr)>)> {
+        let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        for (i, op) in self.nodes.iter().enumerate() {
+            for input in op.inputs() {
+                consumers[input.index()].push(i);
+            }
+        }
+        let mut sources: std::collections::BTreeMap<&SmolStr, Vec<usize>> = std::collections::BTreeMap::new();
+        for (i, op) in self.nodes.iter().enumerate() {
+            if let Op::Source { table } = op {
+                sources.entry(table).or_default().push(i);
+            }
+        }
+        sources
+            .into_iter()
+            .map(|(table, at)| {
+                let key = match at.as_slice() {
+                    [source] => {
+                        let mut node = *source;
+                        let mut key = None;
+                        while let ([next], None) = (consumers[node].as_slice(), &key) {
+                            match &self.nodes[*next] {
+                                Op::Filter { pred, .. } => {
+                                    key = eq_key(pred);
+                                    node = *next;
+                                }
+                                _ => break,
+                            }
+                        }
+                        key
+                    }
+                    _ => None,
+                };
+                (table.clone(), key)
+            })
+            .collect()
+    }
+
     /// The base tables the plan reads, sorted, without repeats.
     pub fn tables(&self) -> Vec<&str> {
         let mut tables: Vec<&str> = self
@@ -444,5 +504,18 @@ impl PlanBuilder {
             }
         }
         Ok(Plan { nodes: self.nodes, output })
+    }
+}
+
+/// A conjunct `field = constant` or `field = $param` of a filter's predicate.
+fn eq_key(pred: &Expr) -> Option<(ssp_core::FieldPath, Expr)> {
+    match pred {
+        Expr::Cmp(crate::CmpOp::Eq, a, b) => match (&**a, &**b) {
+            (Expr::Field(f), k @ (Expr::Lit(_) | Expr::Param(_)))
+            | (k @ (Expr::Lit(_) | Expr::Param(_)), Expr::Field(f)) => Some((f.clone(), k.clone())),
+            _ => None,
+        },
+        Expr::And(conjuncts) => conjuncts.iter().find_map(eq_key),
+        _ => None,
     }
 }

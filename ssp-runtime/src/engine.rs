@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use ssp_core::{ChangeBatch, Record, RecordId, Value, Version, ZSet};
+use smol_str::SmolStr;
+use ssp_core::{ChangeBatch, FieldPath, Record, RecordId, Value, Version, ZSet};
 use ssp_cvr::{Cvr, ViewDiff, ViewId, ViewState, content_version};
 use ssp_ops::{Circuit, Delta, Tables};
 use ssp_planner::ast::Select;
@@ -58,13 +59,94 @@ use crate::error::RuntimeError;
 pub struct Engine {
     schema: Schema,
     breaker: Breaker,
+    routes: Routes,
     /// How often the breaker tripped.
     trips: u64,
+    /// How many view steps (and rehydrations) the engine ran.
+    stepped: u64,
     tables: Tables,
     views: BTreeMap<ViewId, View>,
     /// Lowered plans by canonical query text: the views of one shape.
     shapes: HashMap<String, Vec<Arc<Lowered>>>,
     version: Version,
+}
+
+/// Which views a change of a table can reach: the predicate index.
+///
+/// A view whose plan admits a table's rows only through an equality
+/// (`field = constant` or `field = $param`, see
+/// [`Plan::route_keys`](ssp_ops::Plan::route_keys)) is filed under that
+/// field and value, and is stepped only for a change of a row holding the
+/// value (before or after the change); ten thousand views of one shape
+/// with different parameters cost a hash lookup per changed row, not ten
+/// thousand steps. Other views are stepped on any change of their tables.
+#[derive(Default)]
+struct Routes {
+    keyed: HashMap<(SmolStr, FieldPath), HashMap<Value, BTreeSet<ViewId>>>,
+    any: HashMap<SmolStr, BTreeSet<ViewId>>,
+}
+
+impl Routes {
+    fn add(&mut self, view: &ViewId, keys: Vec<(SmolStr, Option<(FieldPath, Value)>)>) {
+        for (table, key) in keys {
+            match key {
+                Some((field, value)) => {
+                    self.keyed.entry((table, field)).or_default().entry(value).or_default().insert(view.clone());
+                }
+                None => {
+                    self.any.entry(table).or_default().insert(view.clone());
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, view: &ViewId, keys: Vec<(SmolStr, Option<(FieldPath, Value)>)>) {
+        for (table, key) in keys {
+            match key {
+                Some((field, value)) => {
+                    let slot = (table, field);
+                    if let Some(by_value) = self.keyed.get_mut(&slot) {
+                        if let Some(views) = by_value.get_mut(&value) {
+                            views.remove(view);
+                            if views.is_empty() {
+                                by_value.remove(&value);
+                            }
+                        }
+                        if by_value.is_empty() {
+                            self.keyed.remove(&slot);
+                        }
+                    }
+                }
+                None => {
+                    if let Some(views) = self.any.get_mut(&table) {
+                        views.remove(view);
+                        if views.is_empty() {
+                            self.any.remove(&table);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The views a change can reach.
+    fn reached(&self, delta: &Delta) -> BTreeSet<ViewId> {
+        let mut out = BTreeSet::new();
+        for (table, views) in &self.any {
+            if delta.table(table).is_some() {
+                out.extend(views.iter().cloned());
+            }
+        }
+        for ((table, field), by_value) in &self.keyed {
+            let Some(rows) = delta.table(table) else { continue };
+            for (row, _) in rows.iter() {
+                if let Some(views) = by_value.get(&row.pick(field)) {
+                    out.extend(views.iter().cloned());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// When a view is rehydrated instead of stepped: the circuit breaker.
@@ -122,7 +204,8 @@ pub struct View {
     records: HashMap<RecordId, Record>,
     /// A grouped view's rows, integrated.
     rows: ZSet<Value>,
-    state: ViewState,
+    /// The version of the last step that reached the view.
+    version: Version,
     holders: usize,
 }
 
@@ -142,9 +225,10 @@ impl View {
         &self.params
     }
 
-    /// What the view shows, as record ids and versions, at its version.
-    pub fn state(&self) -> &ViewState {
-        &self.state
+    /// What the view shows, as record ids and versions; its version is that
+    /// of the last step that reached the view.
+    pub fn state(&self) -> ViewState {
+        ViewState::from_records(self.version, self.records.values().map(|r| (r.id.clone(), r.version)))
     }
 
     /// The records the view shows, in no particular order.
@@ -178,7 +262,8 @@ impl View {
 
     /// Takes one version's output change into the view; returns the diff.
     fn absorb(&mut self, change: ZSet<Value>, version: Version) -> Result<ViewDiff, RuntimeError> {
-        let mut touched: BTreeSet<RecordId> = BTreeSet::new();
+        // Each touched id, with the version the view showed before.
+        let mut touched: BTreeMap<RecordId, Option<Version>> = BTreeMap::new();
         if self.shows_records {
             // Every row's id first, so that a row without one changes nothing.
             let mut rows: Vec<(RecordId, &Value, i64)> = change
@@ -188,12 +273,13 @@ impl View {
             // Removals first: an update is `-old +new` of one id.
             rows.sort_by_key(|(_, _, w)| *w);
             for (id, row, w) in rows {
+                let held = self.records.get(&id).map(|r| r.version);
+                touched.entry(id.clone()).or_insert(held);
                 if w < 0 {
                     self.records.remove(&id);
                 } else {
-                    self.records.insert(id.clone(), Record::new(id.clone(), content_version(row), row.clone()));
+                    self.records.insert(id.clone(), Record::new(id, content_version(row), row.clone()));
                 }
-                touched.insert(id);
             }
         } else {
             for (row, w) in change.iter() {
@@ -203,36 +289,36 @@ impl View {
                 let version = content_version(row);
                 for copy in before.min(after)..before.max(after) {
                     let id = RecordId::new(self.id.as_str(), format!("{:016x}.{copy}", version.0));
+                    let held = self.records.get(&id).map(|r| r.version);
+                    touched.entry(id.clone()).or_insert(held);
                     if after > before {
-                        self.records.insert(id.clone(), Record::new(id.clone(), version, row.clone()));
+                        self.records.insert(id.clone(), Record::new(id, version, row.clone()));
                     } else {
                         self.records.remove(&id);
                     }
-                    touched.insert(id);
                 }
             }
         }
         let mut diff = ViewDiff::new(self.id.clone(), version);
-        for id in touched {
-            match (self.state.get(&id), self.records.get(&id)) {
+        for (id, held) in touched {
+            match (held, self.records.get(&id)) {
                 (held, Some(now)) if held != Some(now.version) => {
-                    self.state.insert(id, now.version);
                     diff.upsert(now.clone());
                 }
                 (Some(_), None) => {
-                    self.state.remove(&id);
                     diff.remove(id);
                 }
                 _ => {}
             }
         }
-        self.state.advance_to(version);
+        self.version = self.version.max(version);
         Ok(diff)
     }
 
-    /// The whole view as a diff to a client that holds nothing.
-    fn everything(&self) -> ViewDiff {
-        let mut diff = ViewDiff::new(self.id.clone(), self.state.version());
+    /// The whole view, at `version`, as a diff to a client that holds
+    /// nothing.
+    fn everything(&self, version: Version) -> ViewDiff {
+        let mut diff = ViewDiff::new(self.id.clone(), version.max(self.version));
         let mut records: Vec<&Record> = self.records.values().collect();
         records.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for r in records {
@@ -282,6 +368,8 @@ impl Engine {
             schema,
             breaker,
             trips: 0,
+            stepped: 0,
+            routes: Routes::default(),
             tables: Tables::new(),
             views: BTreeMap::new(),
             shapes: HashMap::new(),
@@ -292,6 +380,12 @@ impl Engine {
     /// How often the circuit breaker tripped, over all views.
     pub fn trips(&self) -> u64 {
         self.trips
+    }
+
+    /// How many times a view was stepped or rehydrated for a change: the
+    /// predicate index keeps this to the views a change can reach.
+    pub fn view_steps(&self) -> u64 {
+        self.stepped
     }
 
     /// Registers the view of SurrealQL `query` with `params`, or takes one
@@ -332,10 +426,11 @@ impl Engine {
             shows_records,
             records: HashMap::new(),
             rows: ZSet::new(),
-            state: ViewState::new(),
+            version: Version::ZERO,
             holders: 1,
         };
         view.absorb(initial, self.version)?;
+        self.routes.add(&id, view.circuit.route_keys());
         self.views.insert(id.clone(), view);
         Ok(id)
     }
@@ -376,7 +471,9 @@ impl Engine {
         let v = self.views.get_mut(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
         v.holders -= 1;
         if v.holders == 0 {
-            self.views.remove(view);
+            if let Some(gone) = self.views.remove(view) {
+                self.routes.remove(view, gone.circuit.route_keys());
+            }
             return Ok(false);
         }
         Ok(true)
@@ -400,13 +497,11 @@ impl Engine {
         let mut diffs = Vec::new();
         let batch_rows: usize = batches.iter().map(ChangeBatch::len).sum();
         let mut tripped = Vec::new();
-        // Phase one: every affected view against the tables before the step
-        // (or, if the breaker trips, after phase two).
-        for view in self.views.values_mut() {
-            if !view.circuit.is_affected_by(&delta) {
-                view.state.advance_to(version);
-                continue;
-            }
+        // Phase one: every view the change can reach, against the tables
+        // before the step (or, if the breaker trips, after phase two).
+        for id in self.routes.reached(&delta) {
+            let Some(view) = self.views.get_mut(&id) else { continue };
+            self.stepped += 1;
             if self.breaker.trips(view.circuit.cost(&self.tables, &delta), batch_rows) {
                 tripped.push(view.id.clone());
                 continue;
@@ -444,7 +539,7 @@ impl Engine {
     /// the view shows, and the ids of `held` the view no longer shows.
     pub fn catch_up_full(&self, view: &ViewId, held: Option<&Cvr>) -> Result<ViewDiff, RuntimeError> {
         let v = self.views.get(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
-        let mut diff = v.everything();
+        let mut diff = v.everything(self.version);
         if let Some(cvr) = held {
             for (id, _) in cvr.iter() {
                 if !v.records.contains_key(id) {
@@ -460,8 +555,12 @@ impl Engine {
     /// it lacks or holds at another version, and the ids it should drop.
     pub fn catch_up(&self, view: &ViewId, held: Option<&Cvr>) -> Result<ViewDiff, RuntimeError> {
         let v = self.views.get(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
-        let Some(cvr) = held else { return Ok(v.everything()) };
-        let diff = cvr.reconnect(&v.state).map_err(Box::new)?;
+        let Some(cvr) = held else { return Ok(v.everything(self.version)) };
+        // A view is not stepped by changes that cannot reach it: its state is
+        // current at the engine's version.
+        let mut state = v.state();
+        state.advance_to(self.version);
+        let diff = cvr.reconnect(&state).map_err(Box::new)?;
         Ok(diff
             .into_view_diff(|id, version| v.records.get(id).filter(|r| r.version == version).map(|r| r.value.clone()))
             .map_err(Box::new)?)

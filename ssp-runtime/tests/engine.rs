@@ -129,7 +129,8 @@ fn check(
         for c in clients.iter().filter(|c| c.away_since.is_none()) {
             let view = engine.view(&c.view).expect("registered");
             let held: BTreeMap<&RecordId, Version> = c.cvr.iter().collect();
-            let shown: BTreeMap<&RecordId, Version> = view.state().iter().collect();
+            let state = view.state();
+            let shown: BTreeMap<&RecordId, Version> = state.iter().collect();
             prop_assert_eq!(held, shown, "client after step {}", step);
         }
         // Clients coming back catch up from their records.
@@ -148,7 +149,7 @@ fn check(
                 );
                 clients[c].cvr.apply(&diff).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 let view = engine.view(&clients[c].view).expect("registered");
-                prop_assert!(clients[c].cvr.summary().holds_same_records(view.state()));
+                prop_assert!(clients[c].cvr.summary().holds_same_records(&view.state()));
             }
         }
     }
@@ -253,7 +254,8 @@ fn the_breaker_trips_on_a_big_batch_and_not_on_a_small_one() {
     }
     assert_eq!(engine.trips(), 1, "150 of 200 rows rewritten: rehydrate");
     assert_eq!(engine.view(&view).expect("registered").trips(), 1);
-    let shown: BTreeMap<&RecordId, Version> = engine.view(&view).expect("registered").state().iter().collect();
+    let state = engine.view(&view).expect("registered").state();
+    let shown: BTreeMap<&RecordId, Version> = state.iter().collect();
     assert_eq!(client.iter().collect::<BTreeMap<_, _>>(), shown);
     assert_eq!(shown.keys().map(|id| id.to_string()).collect::<Vec<_>>(), ["t2:0", "t2:1", "t2:2", "t2:3", "t2:4"]);
 
@@ -272,7 +274,51 @@ fn the_breaker_trips_on_a_big_batch_and_not_on_a_small_one() {
         client.apply(&d).expect("a diff");
     }
     assert_eq!(engine.trips(), 1, "a small batch is stepped");
-    let shown: BTreeMap<&RecordId, Version> = engine.view(&view).expect("registered").state().iter().collect();
+    let state = engine.view(&view).expect("registered").state();
+    let shown: BTreeMap<&RecordId, Version> = state.iter().collect();
     assert_eq!(client.iter().collect::<BTreeMap<_, _>>(), shown);
     assert_eq!(shown.keys().map(|id| id.to_string()).collect::<Vec<_>>(), ["t2:1", "t2:2", "t2:3", "t2:4", "t2:5"]);
+}
+
+/// The predicate index: of 100 views `WHERE k = $p`, a change of a row
+/// steps only the views of its old and new `k`; a view without an equality
+/// on the table is stepped on every change of it.
+#[test]
+fn a_change_steps_only_the_views_it_can_reach() {
+    let mut engine = Engine::new(schema());
+    engine.step(Version(1), &[rows(10, 1, 5)]).expect("the table");
+    let mut views = Vec::new();
+    for p in 0..100 {
+        views.push(engine.register("SELECT * FROM t2 WHERE k = $p ORDER BY n LIMIT 5", params(p)).expect("a view"));
+    }
+    assert_eq!(engine.plans(), 1);
+    let before = engine.view_steps();
+    // t2:3 moves from k = 5 to k = 7.
+    let old = engine
+        .tables()
+        .rows("t2")
+        .expect("the table")
+        .keys()
+        .find(|r| r.pick(&"n".parse().expect("a path")) == Value::from(3))
+        .expect("t2:3")
+        .clone();
+    let new: Value = "{ id: t2:3, k: 7, n: 3 }".parse().expect("a row");
+    let mut batch = ChangeBatch::new("t2", Version(2));
+    batch
+        .update(
+            ssp_core::Record::new(RecordId::new("t2", 3), Version(1), old),
+            ssp_core::Record::new(RecordId::new("t2", 3), Version(2), new),
+        )
+        .expect("a batch");
+    let diffs = engine.step(Version(2), &[batch]).expect("a step");
+    assert_eq!(engine.view_steps() - before, 2, "the views of k = 5 and k = 7");
+    assert_eq!(diffs.len(), 2);
+    // A view that reads t2 without an equality is stepped on any change.
+    engine.register("SELECT * FROM t2 WHERE n > 100", Params::new()).expect("a view");
+    let before = engine.view_steps();
+    let mut batch = ChangeBatch::new("t2", Version(3));
+    let row: Value = "{ id: t2:50, k: 1000, n: 1 }".parse().expect("a row");
+    batch.insert(ssp_core::Record::new(RecordId::new("t2", 50), Version(3), row)).expect("a batch");
+    engine.step(Version(3), &[batch]).expect("a step");
+    assert_eq!(engine.view_steps() - before, 1, "only the view without a key");
 }

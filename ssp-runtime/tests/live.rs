@@ -164,7 +164,7 @@ async fn clients_hold_what_surrealdb_answers_and_catch_up_minimally() {
         }
         // Each client's record is the view's state.
         for c in &clients {
-            let state = live.with_engine(|e| e.view(c.sub.view()).expect("registered").state().clone());
+            let state = live.with_engine(|e| e.view(c.sub.view()).expect("registered").state());
             assert!(c.cvr.summary().holds_same_records(&state), "round {round}: {}", c.query);
         }
     }
@@ -265,6 +265,6 @@ async fn diffs_lost_after_recording_are_sent_again() {
     back.take(&catch_up);
     assert_eq!(back.rows(), surreal_rows(&db, query).await);
     // Its record on the server is exactly what it holds now.
-    let state = live.with_engine(|e| e.view(back.sub.view()).expect("registered").state().clone());
+    let state = live.with_engine(|e| e.view(back.sub.view()).expect("registered").state());
     assert!(back.cvr.summary().holds_same_records(&state));
 }
