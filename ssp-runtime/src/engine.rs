@@ -187,6 +187,79 @@ impl Breaker {
     }
 }
 
+/// The records a view shows, by id: a vector sorted by id while the view is
+/// small (most views are a page of results: a vector of ten records is a
+/// third of a hash map's size), a hash map once it is larger.
+enum Shown {
+    Small(Vec<Record>),
+    Large(HashMap<RecordId, Record>),
+}
+
+impl Default for Shown {
+    fn default() -> Self {
+        Shown::Small(Vec::new())
+    }
+}
+
+impl Shown {
+    /// Above this many records, a hash map.
+    const SMALL: usize = 32;
+
+    fn get(&self, id: &RecordId) -> Option<&Record> {
+        match self {
+            Shown::Small(v) => v.binary_search_by(|r| r.id.cmp(id)).ok().map(|at| &v[at]),
+            Shown::Large(m) => m.get(id),
+        }
+    }
+
+    fn insert(&mut self, record: Record) {
+        match self {
+            Shown::Small(v) => match v.binary_search_by(|r| r.id.cmp(&record.id)) {
+                Ok(at) => v[at] = record,
+                Err(at) if v.len() < Self::SMALL => v.insert(at, record),
+                Err(_) => {
+                    let mut m: HashMap<RecordId, Record> = v.drain(..).map(|r| (r.id.clone(), r)).collect();
+                    m.insert(record.id.clone(), record);
+                    *self = Shown::Large(m);
+                }
+            },
+            Shown::Large(m) => {
+                m.insert(record.id.clone(), record);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &RecordId) {
+        match self {
+            Shown::Small(v) => {
+                if let Ok(at) = v.binary_search_by(|r| r.id.cmp(id)) {
+                    v.remove(at);
+                }
+            }
+            Shown::Large(m) => {
+                m.remove(id);
+            }
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Record> {
+        let (small, large) = match self {
+            Shown::Small(v) => (Some(v.iter()), None),
+            Shown::Large(m) => (None, Some(m.values())),
+        };
+        small.into_iter().flatten().chain(large.into_iter().flatten())
+    }
+
+    /// Gives back what a small view's vector holds beyond its records.
+    fn shrink(&mut self) {
+        if let Shown::Small(v) = self
+            && v.capacity() > v.len() + v.len() / 4 + 2
+        {
+            v.shrink_to_fit();
+        }
+    }
+}
+
 /// A registered view.
 pub struct View {
     id: ViewId,
@@ -201,7 +274,7 @@ pub struct View {
     /// Whether the view shows records (else computed rows).
     shows_records: bool,
     /// What the view shows now, by id.
-    records: HashMap<RecordId, Record>,
+    records: Shown,
     /// A grouped view's rows, integrated.
     rows: ZSet<Value>,
     /// The version of the last step that reached the view.
@@ -278,7 +351,7 @@ impl View {
                 if w < 0 {
                     self.records.remove(&id);
                 } else {
-                    self.records.insert(id.clone(), Record::new(id, content_version(row), row.clone()));
+                    self.records.insert(Record::new(id, content_version(row), row.clone()));
                 }
             }
         } else {
@@ -292,7 +365,7 @@ impl View {
                     let held = self.records.get(&id).map(|r| r.version);
                     touched.entry(id.clone()).or_insert(held);
                     if after > before {
-                        self.records.insert(id.clone(), Record::new(id, version, row.clone()));
+                        self.records.insert(Record::new(id, version, row.clone()));
                     } else {
                         self.records.remove(&id);
                     }
@@ -312,6 +385,7 @@ impl View {
             }
         }
         self.version = self.version.max(version);
+        self.records.shrink();
         Ok(diff)
     }
 
@@ -424,7 +498,7 @@ impl Engine {
             circuit,
             trips: 0,
             shows_records,
-            records: HashMap::new(),
+            records: Shown::default(),
             rows: ZSet::new(),
             version: Version::ZERO,
             holders: 1,
@@ -542,7 +616,7 @@ impl Engine {
         let mut diff = v.everything(self.version);
         if let Some(cvr) = held {
             for (id, _) in cvr.iter() {
-                if !v.records.contains_key(id) {
+                if v.records.get(id).is_none() {
                     diff.remove(id.clone());
                 }
             }

@@ -322,3 +322,49 @@ fn a_change_steps_only_the_views_it_can_reach() {
     engine.step(Version(3), &[batch]).expect("a step");
     assert_eq!(engine.view_steps() - before, 1, "only the view without a key");
 }
+
+/// A view of more records than its small form holds (the engine keeps a
+/// view's records in a sorted vector while small, a hash map beyond): it
+/// grows across the boundary and shrinks back, and its client stays equal.
+#[test]
+fn views_cross_the_small_boundary_both_ways() {
+    let mut engine = Engine::new(schema());
+    let view = engine.register("SELECT * FROM t2 WHERE k = 1", Params::new()).expect("a view");
+    let mut client = Cvr::new("c", view.clone());
+    client.apply(&engine.catch_up(&view, None).expect("a view")).expect("a diff");
+    let mut rows_now: BTreeMap<i64, Value> = BTreeMap::new();
+    // Grow to 50 records, one batch of 10 at a time; then shrink to 5.
+    for (version, round) in (1u64..).zip(0..10i64) {
+        let mut batch = ChangeBatch::new("t2", Version(version));
+        for i in 0..10i64 {
+            let id = if round < 5 { round * 10 + i } else { (round - 5) * 10 + i };
+            let new: Value = format!("{{ id: t2:{id}, k: {}, n: {round} }}", if round < 5 || i == 0 { 1 } else { 2 })
+                .parse()
+                .expect("a row");
+            match rows_now.insert(id, new.clone()) {
+                Some(old) => batch
+                    .update(
+                        ssp_core::Record::new(RecordId::new("t2", id), Version(version - 1), old),
+                        ssp_core::Record::new(RecordId::new("t2", id), Version(version), new),
+                    )
+                    .expect("a batch"),
+                None => batch
+                    .insert(ssp_core::Record::new(RecordId::new("t2", id), Version(version), new))
+                    .expect("a batch"),
+            }
+        }
+        for d in engine.step(Version(version), &[batch]).expect("a step") {
+            client.apply(&d).expect("a diff");
+        }
+        let v = engine.view(&view).expect("registered");
+        let state = v.state();
+        let shown: BTreeMap<&RecordId, Version> = state.iter().collect();
+        assert_eq!(client.iter().collect::<BTreeMap<_, _>>(), shown, "round {round}");
+        let want = rows_now.values().filter(|r| r.pick(&"k".parse().expect("a path")) == Value::from(1)).count();
+        assert_eq!(v.records().count(), want, "round {round}");
+        for r in v.records() {
+            assert_eq!(state.get(&r.id), Some(content_version(&r.value)));
+        }
+    }
+    assert_eq!(engine.view(&view).expect("registered").records().count(), 5);
+}
