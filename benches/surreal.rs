@@ -41,6 +41,11 @@ async fn engine(rows: usize) -> Surreal<Db> {
     db
 }
 
+/// The write every `surreal_write_to_batch` bench commits: one row's score.
+async fn update(db: &Surreal<Db>, i: u64) {
+    db.query(format!("UPDATE t:{} SET score = {i}", i % 1000)).await.and_then(|r| r.check()).expect("a write");
+}
+
 fn quiet() -> SourceOptions {
     let mut o = SourceOptions::default();
     o.live_wakeup = false;
@@ -85,10 +90,7 @@ fn write_to_batch(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             rt.block_on(async {
-                db.query(format!("UPDATE t:{} SET score = {i}", i % 1000))
-                    .await
-                    .and_then(|r| r.check())
-                    .expect("a write");
+                update(&db, i).await;
             })
         })
     });
@@ -97,10 +99,7 @@ fn write_to_batch(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             rt.block_on(async {
-                db.query(format!("UPDATE t:{} SET score = {i}", i % 1000))
-                    .await
-                    .and_then(|r| r.check())
-                    .expect("a write");
+                update(&db, i).await;
                 let commits = polling.poll().await.expect("a poll");
                 assert_eq!(commits.len(), 1);
                 black_box(commits)
@@ -128,10 +127,7 @@ fn write_to_batch(c: &mut Criterion) {
                     // Let the source read the feed and wait on its wake-up.
                     tokio::time::sleep(Duration::from_millis(2)).await;
                     let start = Instant::now();
-                    db.query(format!("UPDATE t:{} SET score = {i}", i % 1000))
-                        .await
-                        .and_then(|r| r.check())
-                        .expect("a write");
+                    update(&db, i).await;
                     let (source, commits) = waiter.await.expect("the waiter");
                     total += start.elapsed();
                     assert_eq!(commits.expect("the commit").len(), 1);

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use smol_str::SmolStr;
-use ssp_core::strategies::{change_stream_of, row};
+
 use ssp_core::{ChangeBatch, Value, ZSet};
 use ssp_ops::{Circuit, Delta, Tables};
 use ssp_planner::builder::Query;
 use ssp_planner::logical::Rel;
-use ssp_planner::strategies::views::{edge, linked_row, query, schema};
+use ssp_planner::strategies::views::{query, schema, streams};
 use ssp_planner::{Params, Schema, interpret_zset, parse, plan, rewrite};
 
 fn config(cases: u32) -> ProptestConfig {
@@ -23,19 +23,6 @@ fn config(cases: u32) -> ProptestConfig {
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/oracle.txt"))),
         ..ProptestConfig::default()
     }
-}
-
-/// `t1` and `t2` change streams, zipped into versions.
-fn streams() -> impl Strategy<Value = Vec<Vec<ChangeBatch>>> {
-    (
-        change_stream_of("t1", linked_row(), 6, 7, 5),
-        change_stream_of("t2", row(), 6, 7, 5),
-        change_stream_of("e", edge(), 8, 7, 4),
-    )
-        .prop_map(|(a, b, c)| {
-            let n = a.len().max(b.len()).max(c.len());
-            (0..n).map(|i| [&a, &b, &c].iter().filter_map(|s| s.get(i).cloned()).collect()).collect()
-        })
 }
 
 /// A rewrite pass, by name.

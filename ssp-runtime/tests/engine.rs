@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use ssp_core::strategies::{change_stream_of, row};
+
 use ssp_core::{ChangeBatch, RecordId, Value, Version, ZSet};
 use ssp_cvr::{Cvr, ViewId, content_version};
 use ssp_ops::Tables;
 use ssp_planner::ast::Select;
-use ssp_planner::strategies::views::{edge, linked_row, query, schema};
+use ssp_planner::strategies::views::{query, schema, streams};
 use ssp_planner::{Params, interpret_records, interpret_zset, plan};
 use ssp_runtime::{Breaker, Engine, RuntimeError};
 
@@ -24,18 +24,6 @@ fn config(cases: u32) -> ProptestConfig {
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/engine.txt"))),
         ..ProptestConfig::default()
     }
-}
-
-fn streams() -> impl Strategy<Value = Vec<Vec<ChangeBatch>>> {
-    (
-        change_stream_of("t1", linked_row(), 6, 7, 5),
-        change_stream_of("t2", row(), 6, 7, 5),
-        change_stream_of("e", edge(), 8, 7, 4),
-    )
-        .prop_map(|(a, b, c)| {
-            let n = a.len().max(b.len()).max(c.len());
-            (0..n).map(|i| [&a, &b, &c].iter().filter_map(|s| s.get(i).cloned()).collect()).collect()
-        })
 }
 
 fn params(p: i64) -> Params {

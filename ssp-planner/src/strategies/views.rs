@@ -60,6 +60,22 @@ pub fn linked_row() -> impl Strategy<Value = Value> {
     linked(row())
 }
 
+/// Change streams of the views' tables (`t1` rows with links, `t2` rows,
+/// `e` edges), zipped into versions: each version holds the batches of the
+/// tables it changes.
+pub fn streams() -> impl Strategy<Value = Vec<Vec<ssp_core::ChangeBatch>>> {
+    use ssp_core::strategies::change_stream_of;
+    (
+        change_stream_of("t1", linked_row(), 6, 7, 5),
+        change_stream_of("t2", row(), 6, 7, 5),
+        change_stream_of("e", edge(), 8, 7, 4),
+    )
+        .prop_map(|(a, b, c)| {
+            let n = a.len().max(b.len()).max(c.len());
+            (0..n).map(|i| [&a, &b, &c].iter().filter_map(|s| s.get(i).cloned()).collect()).collect()
+        })
+}
+
 /// `rows`, with a link `r` to a record of `t2` (keys in `0..6`) in most.
 pub fn linked(rows: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
     (rows, prop::option::of(0i64..6)).prop_map(|(mut v, link)| {
