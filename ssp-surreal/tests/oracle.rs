@@ -64,13 +64,19 @@ enum Write {
 
 /// Rows of the views' tables whose numbers stay small.
 ///
-/// Excluded: numbers near the `i64` and decimal limits, whose arithmetic
-/// (`n * 2`, `math::sum`) overflows — the planner's known difference "an
-/// arithmetic or function error is `NONE` for that row instead of failing
-/// the whole query".
+/// Excluded, each a known difference listed in `ssp_planner`'s crate docs:
+/// - numbers near the `i64` and decimal limits, whose arithmetic (`n * 2`,
+///   `math::sum`) overflows: "an arithmetic or function error is `NONE` for
+///   that row instead of failing the whole query";
+/// - floats a decimal cannot hold (beyond its range, or not finite): "`math::sum`
+///   of floats and decimals converts the floats' total to a decimal once ...
+///   the two round differently only for floats a decimal cannot hold exactly
+///   or non-finite ones" (found: `0dec`, `1.0f`, `1.5e234f` sum to `0dec` in
+///   SSP, `1dec` in SurrealDB).
 fn small_row() -> impl Strategy<Value = Value> {
     row().prop_filter("no arithmetic overflow", |v| match v.get(&"n".parse().expect("a path")) {
-        Some(Value::Number(n @ (Number::Int(_) | Number::Decimal(_)))) => n.to_f64().abs() < 1e12,
+        Some(Value::Number(Number::Float(f))) => f.is_finite() && f.abs() < 1e12,
+        Some(Value::Number(n)) => n.to_f64().abs() < 1e12,
         _ => true,
     })
 }
