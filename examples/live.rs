@@ -89,14 +89,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut options = SourceOptions::default();
     options.poll_interval = Duration::from_millis(50);
-    let tables = ["user", "issue", "comment", "likes"];
-    let live = Live::start(db.clone(), &tables, schema, Arc::new(MemoryStore::new()), options).await?;
+    let live = Live::builder(db.clone())
+        .tables(["user", "issue", "comment", "likes"])
+        .schema(schema)
+        .store(Arc::new(MemoryStore::new()))
+        .source_options(options)
+        .start()
+        .await?;
 
     let alice = ClientId::new("alice");
     let mut subs = Vec::new();
     for (name, query) in VIEWS {
         println!("view {name}: {query}");
-        subs.push((name, live.subscribe(alice.clone(), query, Default::default(), None)?));
+        subs.push((name, live.subscribe(alice.clone(), query).await?));
     }
     println!("\nwhat alice gets first:");
     drain(&mut subs).await;

@@ -125,7 +125,7 @@ impl Circuit {
         let table_names = plan.tables().into_iter().map(SmolStr::from).collect();
         let mut circuit = Circuit { plan, params, states, tables: table_names, live: Box::new([]) };
         circuit.live = circuit.demand(false).into_boxed_slice();
-        let output = circuit.run(true, tables, &Delta::new());
+        let output = circuit.run(true, tables, &Delta::new(), None).unwrap_or_default();
         (circuit, output)
     }
 
@@ -274,7 +274,39 @@ impl Circuit {
         if !self.is_affected_by(delta) {
             return ZSet::new();
         }
-        self.run(false, tables, delta)
+        self.run(false, tables, delta, None).unwrap_or_default()
+    }
+
+    /// [`step`](Self::step) that gives up when `stop` says so: `stop` is
+    /// asked before each operator runs (an operator, once started, runs to
+    /// its end), and when it answers `true` the step ends with `None`.
+    ///
+    /// A step that gave up leaves the circuit's state part-way through the
+    /// version: drop the circuit and build a new one (a rehydration) once the
+    /// tables have taken the change. This is how a caller bounds the time a
+    /// step may take (a circuit breaker's time budget) without anything here
+    /// reading a clock.
+    ///
+    /// ```
+    /// # use ssp_core::{ChangeBatch, Record, RecordId, Value, Version};
+    /// # use ssp_ops::{Circuit, Delta, PlanBuilder, Tables};
+    /// let mut b = PlanBuilder::new();
+    /// let issues = b.source("issue");
+    /// let plan = b.build(issues)?;
+    /// let mut tables = Tables::new();
+    /// let (mut circuit, _) = Circuit::new(plan, &mut tables);
+    /// let mut batch = ChangeBatch::new("issue", Version(1));
+    /// batch.insert(Record::new(RecordId::new("issue", 1), Version(1), Value::from(1)))?;
+    /// let delta = Delta::from_batches([&batch]);
+    /// // Out of time before the first operator: the step gives up.
+    /// assert!(circuit.step_within(&tables, &delta, &|| true).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn step_within(&mut self, tables: &Tables, delta: &Delta, stop: &dyn Fn() -> bool) -> Option<ZSet<Value>> {
+        if !self.is_affected_by(delta) {
+            return Some(ZSet::new());
+        }
+        self.run(false, tables, delta, Some(stop))
     }
 
     /// Estimates the rows a step with `delta` and a rehydration would touch.
@@ -310,7 +342,13 @@ impl Circuit {
     /// Runs one step. Hydrating, the sources read the whole tables as their
     /// change (shared inputs then read as empty), and only the nodes the output
     /// needs run.
-    fn run(&mut self, hydrating: bool, tables: &Tables, delta: &Delta) -> ZSet<Value> {
+    fn run(
+        &mut self,
+        hydrating: bool,
+        tables: &Tables,
+        delta: &Delta,
+        stop: Option<&dyn Fn() -> bool>,
+    ) -> Option<ZSet<Value>> {
         // Only the nodes the output needs run (stepping, those whose inputs
         // did not change return at once).
         let needed: Cow<'_, [bool]> = if hydrating { Cow::Owned(self.demand(true)) } else { Cow::Borrowed(&self.live) };
@@ -324,6 +362,9 @@ impl Circuit {
             if !needed[i] {
                 outs.push(Cow::Owned(ZSet::new()));
                 continue;
+            }
+            if stop.is_some_and(|stop| stop()) {
+                return None;
             }
             let input = |n: &NodeId| -> &ZSet<Value> { &outs[n.index()] };
             let out: Cow<'_, ZSet<Value>> = match (op, state) {
@@ -378,7 +419,7 @@ impl Circuit {
             };
             outs.push(out);
         }
-        outs.swap_remove(self.plan.output.index()).into_owned()
+        Some(outs.swap_remove(self.plan.output.index()).into_owned())
     }
 }
 

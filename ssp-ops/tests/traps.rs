@@ -267,3 +267,54 @@ fn a_kind_only_change_then_an_update_leaves_no_stale_extreme() {
     h.step(&[("t", 1, Some("{ g: 1, x: -3dec }"), Some("{ g: 1, x: -3 }"))]);
     h.step(&[("t", 1, Some("{ g: 1, x: -3 }"), Some("{ g: 1, x: 0.0f }"))]);
 }
+
+/// A step that gives up part-way (a breaker's time budget) leaves a circuit
+/// to drop: one rebuilt from the tables after the change equals the
+/// reference, wherever the step stopped; a step never told to stop is the
+/// plain step.
+#[test]
+fn a_step_that_gives_up_is_replaced_by_a_rebuilt_circuit() {
+    use std::cell::Cell;
+    for plan in [join_on_k(), top2_open(), min_max_by_group()] {
+        for allowed in 0..=plan.nodes().len() + 1 {
+            let mut h = Harness::new(plan.clone());
+            let mut batches: Vec<ChangeBatch> = ["a", "c", "t"].map(|t| ChangeBatch::new(t, Version(1))).into();
+            for batch in &mut batches {
+                let table = batch.table().to_owned();
+                for key in 0..6i64 {
+                    let fields =
+                        format!("{{ k: {}, open: {}, score: {key}, x: {key}, g: {} }}", key % 3, key % 2 == 0, key % 2);
+                    batch
+                        .insert(Record::new(RecordId::new(table.as_str(), key), Version(1), row(&fields)))
+                        .expect("same table");
+                }
+            }
+            let delta = Delta::from_batches(&batches);
+            h.tables.check(&delta).expect("consistent");
+            let checks = Cell::new(0usize);
+            let stop = || {
+                checks.set(checks.get() + 1);
+                checks.get() > allowed
+            };
+            let stepped = h.circuit.step_within(&h.tables, &delta, &stop);
+            h.tables.apply(&delta).expect("consistent");
+            let reference = evaluate(&h.plan, &h.tables);
+            match &stepped {
+                Some(change) => {
+                    h.view += change;
+                    assert_eq!(h.view, reference, "a step allowed {allowed} operators ran to its end");
+                }
+                None => {
+                    let (_, rebuilt) = Circuit::new(h.plan.clone(), &mut h.tables);
+                    assert_eq!(rebuilt, reference, "rebuilt after giving up at {allowed}");
+                }
+            }
+            if allowed == 0 {
+                assert!(stepped.is_none(), "told to stop before the first operator");
+            }
+            if allowed >= h.plan.nodes().len() {
+                assert!(stepped.is_some(), "never told to stop");
+            }
+        }
+    }
+}

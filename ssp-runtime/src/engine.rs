@@ -1,16 +1,21 @@
 //! [`Engine`]: the views of one worker over one set of base tables.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
-use smol_str::SmolStr;
-use ssp_core::{ChangeBatch, FieldPath, Record, RecordId, Value, Version, ZSet};
-use ssp_cvr::{Cvr, ViewDiff, ViewId, ViewState, content_version};
+use rayon::prelude::*;
+use ssp_core::{ChangeBatch, Value, Version, ZSet};
+use ssp_cvr::{ClientId, Cvr, Timestamp, ViewDiff, ViewId, content_version};
 use ssp_ops::{Circuit, Delta, Tables};
 use ssp_planner::ast::Select;
 use ssp_planner::{Lowered, Params, Schema, parse, plan};
 
+use crate::breaker::Breaker;
 use crate::error::RuntimeError;
+use crate::lifetime::{Expired, Holds, Lifetime, Ttls};
+use crate::routes::Routes;
+use crate::view::{Shown, View};
 
 /// The views of one worker over one set of base tables: it registers views
 /// from SurrealQL (once per query and parameters), steps them with each
@@ -32,7 +37,15 @@ use crate::error::RuntimeError;
 ///   shown as a record of its own whose id is made from its content (table
 ///   the view id), so it is sent again only when it changes.
 /// - **Routing.** A version's batches step only the views that read the
-///   tables they touch.
+///   tables they touch and, through a predicate index on equality filters
+///   and parameters, only those whose filters a changed row can pass; many
+///   views are stepped in parallel (rayon), a few on the calling thread.
+/// - **Breaker.** A view whose step would cost more than rebuilding it, or
+///   runs out of its time budget, is rehydrated instead ([`Breaker`]).
+/// - **Lifetimes.** Clients hold views ([`subscribe`](Self::subscribe),
+///   [`release`](Self::release)); a view no one holds any more is
+///   [evicted](Self::expire) once its holds' TTLs ran out ([`Lifetime`],
+///   [`Ttls`]), and rebuilt when a client subscribes to it again.
 /// - **Catch-up.** [`catch_up`](Self::catch_up) gives a client the minimal
 ///   diff from what its CVR says it holds to the view as it is.
 ///
@@ -59,9 +72,12 @@ use crate::error::RuntimeError;
 pub struct Engine {
     schema: Schema,
     breaker: Breaker,
+    parallel_above: usize,
     routes: Routes,
-    /// How often the breaker tripped.
+    holds: Holds,
+    /// How often the breaker tripped (on cost, on time).
     trips: u64,
+    budget_trips: u64,
     /// How many view steps (and rehydrations) the engine ran.
     stepped: u64,
     tables: Tables,
@@ -71,345 +87,106 @@ pub struct Engine {
     version: Version,
 }
 
-/// Which views a change of a table can reach: the predicate index.
+/// Builds an [`Engine`]; every setting has a documented default.
 ///
-/// A view whose plan admits a table's rows only through an equality
-/// (`field = constant` or `field = $param`, see
-/// [`Plan::route_keys`](ssp_ops::Plan::route_keys)) is filed under that
-/// field and value, and is stepped only for a change of a row holding the
-/// value (before or after the change); ten thousand views of one shape
-/// with different parameters cost a hash lookup per changed row, not ten
-/// thousand steps. Other views are stepped on any change of their tables.
-#[derive(Default)]
-struct Routes {
-    keyed: HashMap<(SmolStr, FieldPath), HashMap<Value, BTreeSet<ViewId>>>,
-    any: HashMap<SmolStr, BTreeSet<ViewId>>,
-}
-
-impl Routes {
-    fn add(&mut self, view: &ViewId, keys: Vec<(SmolStr, Option<(FieldPath, Value)>)>) {
-        for (table, key) in keys {
-            match key {
-                Some((field, value)) => {
-                    self.keyed.entry((table, field)).or_default().entry(value).or_default().insert(view.clone());
-                }
-                None => {
-                    self.any.entry(table).or_default().insert(view.clone());
-                }
-            }
-        }
-    }
-
-    fn remove(&mut self, view: &ViewId, keys: Vec<(SmolStr, Option<(FieldPath, Value)>)>) {
-        for (table, key) in keys {
-            match key {
-                Some((field, value)) => {
-                    let slot = (table, field);
-                    if let Some(by_value) = self.keyed.get_mut(&slot) {
-                        if let Some(views) = by_value.get_mut(&value) {
-                            views.remove(view);
-                            if views.is_empty() {
-                                by_value.remove(&value);
-                            }
-                        }
-                        if by_value.is_empty() {
-                            self.keyed.remove(&slot);
-                        }
-                    }
-                }
-                None => {
-                    if let Some(views) = self.any.get_mut(&table) {
-                        views.remove(view);
-                        if views.is_empty() {
-                            self.any.remove(&table);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The views a change can reach.
-    fn reached(&self, delta: &Delta) -> BTreeSet<ViewId> {
-        let mut out = BTreeSet::new();
-        for (table, views) in &self.any {
-            if delta.table(table).is_some() {
-                out.extend(views.iter().cloned());
-            }
-        }
-        for ((table, field), by_value) in &self.keyed {
-            let Some(rows) = delta.table(table) else { continue };
-            for (row, _) in rows.iter() {
-                if let Some(views) = by_value.get(&row.pick(field)) {
-                    out.extend(views.iter().cloned());
-                }
-            }
-        }
-        out
-    }
-}
-
-/// When a view is rehydrated instead of stepped: the circuit breaker.
+/// ```
+/// use std::time::Duration;
+/// use ssp_runtime::{Breaker, Engine, Ttls};
 ///
-/// Before each step of a view, its circuit estimates the rows an
-/// incremental step with the change would touch and the rows a rehydration
-/// would read ([`Circuit::cost`]). When the change has at least
-/// `min_batch` rows and the step would touch more than `ratio` times what a
-/// rehydration reads, the view is rehydrated from the tables after the step
-/// and its clients are sent the difference between what they held and the
-/// new state; a batch that rewrites most of a table never costs more than
-/// rebuilding the view.
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct Breaker {
-    /// Trip when the step's cost exceeds this share of the rehydration's.
-    /// Default: 0.5.
-    pub ratio: f64,
-    /// Never trip for a change of fewer rows than this. Default: 64.
-    pub min_batch: usize,
+/// let engine = Engine::builder()
+///     .breaker(Breaker::default().budget(Some(Duration::from_millis(20))))
+///     .ttls(Ttls::default().navigational(Duration::from_secs(60)))
+///     .parallel_above(128)
+///     .build();
+/// assert_eq!(engine.views().count(), 0);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct EngineBuilder {
+    schema: Schema,
+    breaker: Breaker,
+    ttls: Ttls,
+    parallel_above: Option<usize>,
 }
 
-impl Default for Breaker {
-    fn default() -> Self {
-        Breaker { ratio: 0.5, min_batch: 64 }
-    }
-}
-
-impl Breaker {
-    /// A breaker that never trips.
-    pub const NEVER: Breaker = Breaker { ratio: f64::INFINITY, min_batch: usize::MAX };
-
-    /// A breaker that trips on every change (every step is a rehydration).
-    pub const ALWAYS: Breaker = Breaker { ratio: -1.0, min_batch: 0 };
-
-    fn trips(&self, cost: ssp_ops::Cost, batch_rows: usize) -> bool {
-        batch_rows >= self.min_batch && cost.step_rows as f64 > self.ratio * cost.rehydrate_rows as f64
-    }
-}
-
-/// The records a view shows, by id: a vector sorted by id while the view is
-/// small (most views are a page of results: a vector of ten records is a
-/// third of a hash map's size), a hash map once it is larger.
-enum Shown {
-    Small(Vec<Record>),
-    Large(HashMap<RecordId, Record>),
-}
-
-impl Default for Shown {
-    fn default() -> Self {
-        Shown::Small(Vec::new())
-    }
-}
-
-impl Shown {
-    /// Above this many records, a hash map.
-    const SMALL: usize = 32;
-
-    fn get(&self, id: &RecordId) -> Option<&Record> {
-        match self {
-            Shown::Small(v) => v.binary_search_by(|r| r.id.cmp(id)).ok().map(|at| &v[at]),
-            Shown::Large(m) => m.get(id),
-        }
+impl EngineBuilder {
+    /// The schema queries are checked against. Default: empty (any table
+    /// and field is accepted).
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = schema;
+        self
     }
 
-    fn insert(&mut self, record: Record) {
-        match self {
-            Shown::Small(v) => match v.binary_search_by(|r| r.id.cmp(&record.id)) {
-                Ok(at) => v[at] = record,
-                Err(at) if v.len() < Self::SMALL => v.insert(at, record),
-                Err(_) => {
-                    let mut m: HashMap<RecordId, Record> = v.drain(..).map(|r| (r.id.clone(), r)).collect();
-                    m.insert(record.id.clone(), record);
-                    *self = Shown::Large(m);
-                }
-            },
-            Shown::Large(m) => {
-                m.insert(record.id.clone(), record);
-            }
-        }
+    /// The circuit breaker. Default: [`Breaker::default`].
+    pub fn breaker(mut self, breaker: Breaker) -> Self {
+        self.breaker = breaker;
+        self
     }
 
-    fn remove(&mut self, id: &RecordId) {
-        match self {
-            Shown::Small(v) => {
-                if let Ok(at) = v.binary_search_by(|r| r.id.cmp(id)) {
-                    v.remove(at);
-                }
-            }
-            Shown::Large(m) => {
-                m.remove(id);
-            }
-        }
+    /// The views' times to live. Default: [`Ttls::default`].
+    pub fn ttls(mut self, ttls: Ttls) -> Self {
+        self.ttls = ttls;
+        self
     }
 
-    fn values(&self) -> impl Iterator<Item = &Record> {
-        let (small, large) = match self {
-            Shown::Small(v) => (Some(v.iter()), None),
-            Shown::Large(m) => (None, Some(m.values())),
-        };
-        small.into_iter().flatten().chain(large.into_iter().flatten())
+    /// A change that reaches at least this many views steps them in
+    /// parallel on rayon's pool; fewer are stepped on the calling thread.
+    /// Default: [`Engine::PARALLEL_ABOVE`].
+    pub fn parallel_above(mut self, views: usize) -> Self {
+        self.parallel_above = Some(views);
+        self
     }
 
-    /// Gives back what a small view's vector holds beyond its records.
-    fn shrink(&mut self) {
-        if let Shown::Small(v) = self
-            && v.capacity() > v.len() + v.len() / 4 + 2
-        {
-            v.shrink_to_fit();
+    /// The engine: no views, empty tables.
+    pub fn build(self) -> Engine {
+        Engine {
+            schema: self.schema,
+            breaker: self.breaker,
+            parallel_above: self.parallel_above.unwrap_or(Engine::PARALLEL_ABOVE),
+            routes: Routes::default(),
+            holds: Holds::new(self.ttls),
+            trips: 0,
+            budget_trips: 0,
+            stepped: 0,
+            tables: Tables::new(),
+            views: BTreeMap::new(),
+            shapes: HashMap::new(),
+            version: Version::ZERO,
         }
     }
 }
 
-/// A registered view.
-pub struct View {
-    id: ViewId,
-    text: String,
-    params: Params,
-    /// The plan and parameter values the circuit runs, to rebuild it.
-    plan: Arc<ssp_ops::Plan>,
-    slots: Vec<Value>,
-    circuit: Circuit,
-    /// How often the breaker rehydrated the view.
-    trips: u64,
-    /// Whether the view shows records (else computed rows).
-    shows_records: bool,
-    /// What the view shows now, by id.
-    records: Shown,
-    /// A grouped view's rows, integrated.
-    rows: ZSet<Value>,
-    /// The version of the last step that reached the view.
+/// What stepping one view came to.
+enum Stepped {
+    Diff(ViewDiff),
+    /// The breaker tripped: on cost before the step, or on time during it.
+    Tripped {
+        on_time: bool,
+    },
+}
+
+/// Steps one view with `delta` against the tables before it, unless the
+/// breaker trips.
+fn step_view(
+    view: &mut View,
+    tables: &Tables,
+    delta: &Delta,
+    breaker: &Breaker,
+    batch_rows: usize,
     version: Version,
-    holders: usize,
-}
-
-impl View {
-    /// The view's id.
-    pub fn id(&self) -> &ViewId {
-        &self.id
+) -> Result<Stepped, RuntimeError> {
+    let _span = tracing::trace_span!("ssp.view", view = %view.id).entered();
+    if breaker.trips(view.circuit.cost(tables, delta), batch_rows) {
+        return Ok(Stepped::Tripped { on_time: false });
     }
-
-    /// The view's query, as canonical SurrealQL.
-    pub fn query(&self) -> &str {
-        &self.text
-    }
-
-    /// The view's parameters.
-    pub fn params(&self) -> &Params {
-        &self.params
-    }
-
-    /// What the view shows, as record ids and versions; its version is that
-    /// of the last step that reached the view.
-    pub fn state(&self) -> ViewState {
-        ViewState::from_records(self.version, self.records.values().map(|r| (r.id.clone(), r.version)))
-    }
-
-    /// The records the view shows, in no particular order.
-    pub fn records(&self) -> impl Iterator<Item = &Record> {
-        self.records.values()
-    }
-
-    /// The tables the view reads.
-    pub fn tables(&self) -> &[smol_str::SmolStr] {
-        self.circuit.tables()
-    }
-
-    /// How many registrations hold the view.
-    pub fn holders(&self) -> usize {
-        self.holders
-    }
-
-    /// How often the circuit breaker rehydrated the view.
-    pub fn trips(&self) -> u64 {
-        self.trips
-    }
-
-    /// What the view shows now, as the circuit's integrated output.
-    fn output(&self) -> ZSet<Value> {
-        if self.shows_records {
-            self.records.values().map(|r| (r.value.clone(), 1)).collect()
-        } else {
-            self.rows.clone()
-        }
-    }
-
-    /// Takes one version's output change into the view; returns the diff.
-    fn absorb(&mut self, change: ZSet<Value>, version: Version) -> Result<ViewDiff, RuntimeError> {
-        // Each touched id, with the version the view showed before.
-        let mut touched: BTreeMap<RecordId, Option<Version>> = BTreeMap::new();
-        if self.shows_records {
-            // Every row's id first, so that a row without one changes nothing.
-            let mut rows: Vec<(RecordId, &Value, i64)> = change
-                .iter()
-                .map(|(row, w)| record_id_of(&self.id, row).map(|id| (id, row, w)))
-                .collect::<Result<_, _>>()?;
-            // Removals first: an update is `-old +new` of one id.
-            rows.sort_by_key(|(_, _, w)| *w);
-            for (id, row, w) in rows {
-                let held = self.records.get(&id).map(|r| r.version);
-                touched.entry(id.clone()).or_insert(held);
-                if w < 0 {
-                    self.records.remove(&id);
-                } else {
-                    self.records.insert(Record::new(id, content_version(row), row.clone()));
-                }
-            }
-        } else {
-            for (row, w) in change.iter() {
-                let before = self.rows.weight(row).max(0);
-                self.rows.update(row.clone(), w);
-                let after = self.rows.weight(row).max(0);
-                let version = content_version(row);
-                for copy in before.min(after)..before.max(after) {
-                    let id = RecordId::new(self.id.as_str(), format!("{:016x}.{copy}", version.0));
-                    let held = self.records.get(&id).map(|r| r.version);
-                    touched.entry(id.clone()).or_insert(held);
-                    if after > before {
-                        self.records.insert(Record::new(id, version, row.clone()));
-                    } else {
-                        self.records.remove(&id);
-                    }
-                }
-            }
-        }
-        let mut diff = ViewDiff::new(self.id.clone(), version);
-        for (id, held) in touched {
-            match (held, self.records.get(&id)) {
-                (held, Some(now)) if held != Some(now.version) => {
-                    diff.upsert(now.clone());
-                }
-                (Some(_), None) => {
-                    diff.remove(id);
-                }
-                _ => {}
-            }
-        }
-        self.version = self.version.max(version);
-        self.records.shrink();
-        Ok(diff)
-    }
-
-    /// The whole view, at `version`, as a diff to a client that holds
-    /// nothing.
-    fn everything(&self, version: Version) -> ViewDiff {
-        let mut diff = ViewDiff::new(self.id.clone(), version.max(self.version));
-        let mut records: Vec<&Record> = self.records.values().collect();
-        records.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        for r in records {
-            diff.upsert(r.clone());
-        }
-        diff
-    }
-}
-
-fn record_id_of(view: &ViewId, row: &Value) -> Result<RecordId, RuntimeError> {
-    match row {
-        Value::Object(o) => match o.get("id") {
-            Some(Value::RecordId(id)) => Ok((**id).clone()),
-            _ => Err(RuntimeError::NotARecord { view: view.clone(), row: row.to_string() }),
+    let change = match breaker.budget.and_then(|budget| Instant::now().checked_add(budget)) {
+        None => view.circuit.step(tables, delta),
+        Some(deadline) => match view.circuit.step_within(tables, delta, &|| Instant::now() >= deadline) {
+            Some(change) => change,
+            None => return Ok(Stepped::Tripped { on_time: true }),
         },
-        _ => Err(RuntimeError::NotARecord { view: view.clone(), row: row.to_string() }),
-    }
+    };
+    view.absorb(change, version).map(Stepped::Diff)
 }
 
 /// The id of the view of `text` (canonical) with `params`: the same on every
@@ -425,35 +202,56 @@ fn view_id(text: &str, params: &Params) -> ViewId {
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine::new(Schema::default())
+        Engine::builder().build()
     }
 }
 
+fn parse_query(query: &str) -> Result<Select, RuntimeError> {
+    parse(query).map_err(|e| RuntimeError::Parse {
+        query: query.to_owned(),
+        rendered: e.display_with(query),
+        source: Box::new(e),
+    })
+}
+
 impl Engine {
+    /// Views reached by one change from which stepping goes parallel, by
+    /// default.
+    pub const PARALLEL_ABOVE: usize = 64;
+
     /// An engine with no views over empty tables, checking queries against
-    /// `schema` (an empty schema accepts any table and field).
+    /// `schema` (an empty schema accepts any table and field), with the
+    /// default breaker and TTLs. See [`Engine::builder`] for the others.
     pub fn new(schema: Schema) -> Self {
-        Engine::with_breaker(schema, Breaker::default())
+        Engine::builder().schema(schema).build()
     }
 
-    /// [`Engine::new`] with a circuit breaker of its own.
-    pub fn with_breaker(schema: Schema, breaker: Breaker) -> Self {
-        Engine {
-            schema,
-            breaker,
-            trips: 0,
-            stepped: 0,
-            routes: Routes::default(),
-            tables: Tables::new(),
-            views: BTreeMap::new(),
-            shapes: HashMap::new(),
-            version: Version::ZERO,
-        }
+    /// A builder, to set the schema, the breaker, the TTLs and when to step
+    /// in parallel.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
     }
 
-    /// How often the circuit breaker tripped, over all views.
+    /// The breaker.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// The views' times to live.
+    pub fn ttls(&self) -> &Ttls {
+        self.holds.ttls()
+    }
+
+    /// How often the circuit breaker tripped, over all views, on cost or on
+    /// time.
     pub fn trips(&self) -> u64 {
         self.trips
+    }
+
+    /// How many of the [`trips`](Self::trips) were a step running out of its
+    /// time budget.
+    pub fn budget_trips(&self) -> u64 {
+        self.budget_trips
     }
 
     /// How many times a view was stepped or rehydrated for a change: the
@@ -464,25 +262,150 @@ impl Engine {
 
     /// Registers the view of SurrealQL `query` with `params`, or takes one
     /// more hold of it if it is registered; returns its id. The view is
-    /// hydrated from the tables as they are.
+    /// hydrated from the tables as they are. A registration holds the view
+    /// until [`unregister`](Self::unregister)ed, whatever the TTLs; clients
+    /// hold views with [`subscribe`](Self::subscribe).
     pub fn register(&mut self, query: &str, params: Params) -> Result<ViewId, RuntimeError> {
-        let select = parse(query).map_err(|e| RuntimeError::Parse {
-            query: query.to_owned(),
-            rendered: e.display_with(query),
-            source: Box::new(e),
-        })?;
-        self.register_select(&select, params)
+        self.register_select(&parse_query(query)?, params)
     }
 
     /// [`register`](Self::register) for a query built in code (see
     /// `ssp_planner::builder`) or parsed already.
     pub fn register_select(&mut self, select: &Select, params: Params) -> Result<ViewId, RuntimeError> {
-        let text = select.to_string();
-        let id = view_id(&text, &params);
+        let id = self.ensure(select, params)?;
         if let Some(view) = self.views.get_mut(&id) {
             view.holders += 1;
+        }
+        Ok(id)
+    }
+
+    /// `client` subscribes to the view of `query` with `params`, under
+    /// `lifetime`: the view is registered, or rebuilt if it was evicted, and
+    /// the client holds it until it [releases](Self::release) it and the
+    /// lifetime's TTL runs out. Connects the client. `now` is the time on
+    /// the caller's clock (the TTLs are measured on it).
+    pub fn subscribe(
+        &mut self,
+        client: &ClientId,
+        query: &str,
+        params: Params,
+        lifetime: Lifetime,
+        now: Timestamp,
+    ) -> Result<ViewId, RuntimeError> {
+        self.subscribe_select(client, &parse_query(query)?, params, lifetime, now)
+    }
+
+    /// [`subscribe`](Self::subscribe) for a query built in code or parsed
+    /// already.
+    pub fn subscribe_select(
+        &mut self,
+        client: &ClientId,
+        select: &Select,
+        params: Params,
+        lifetime: Lifetime,
+        now: Timestamp,
+    ) -> Result<ViewId, RuntimeError> {
+        let id = self.ensure(select, params)?;
+        self.holds.open(client, &id, lifetime, now);
+        Ok(id)
+    }
+
+    /// `client` subscribes to a registered view by its id (a client coming
+    /// back with the ids its CVRs name). Fails with
+    /// [`RuntimeError::Evicted`] if the view was evicted (subscribe with its
+    /// query to rebuild it) and [`RuntimeError::UnknownView`] if the engine
+    /// does not know it.
+    pub fn hold(
+        &mut self,
+        client: &ClientId,
+        view: &ViewId,
+        lifetime: Lifetime,
+        now: Timestamp,
+    ) -> Result<(), RuntimeError> {
+        self.resident(view)?;
+        self.holds.open(client, view, lifetime, now);
+        Ok(())
+    }
+
+    /// `client` lets go of one subscription to `view`; once it has none
+    /// left, the view's TTL starts on the client's clock.
+    pub fn release(&mut self, client: &ClientId, view: &ViewId, now: Timestamp) -> Result<(), RuntimeError> {
+        if self.holds.close(client, view, now) {
+            Ok(())
+        } else {
+            Err(RuntimeError::NotHeld { view: view.clone(), client: Some(client.clone()) })
+        }
+    }
+
+    /// `client` (re)connects: its TTL clock runs again.
+    pub fn connect(&mut self, client: &ClientId, now: Timestamp) {
+        self.holds.connect(client, now);
+    }
+
+    /// `client` disconnects: its subscriptions are released and its TTL
+    /// clock stops until it connects again. Its holds (but permanent ones)
+    /// no longer keep views in memory: the next [`expire`](Self::expire)
+    /// evicts those no one else holds, to be rebuilt when it comes back.
+    pub fn disconnect(&mut self, client: &ClientId, now: Timestamp) {
+        self.holds.disconnect(client, now);
+    }
+
+    /// Forgets `client` and all its holds; returns the views they named
+    /// (the caller drops the client's CVRs of them). Views no one else holds
+    /// are evicted at the next [`expire`](Self::expire).
+    pub fn forget(&mut self, client: &ClientId) -> Vec<ViewId> {
+        self.holds.forget(client)
+    }
+
+    /// Lets go of what expired at `now`: the holds whose TTL ran out on
+    /// their client's clock (and those of clients disconnected longer than
+    /// [`Ttls::forget_after`]), then every view that no registration and no
+    /// hold keeps in memory is evicted (its state freed; subscribing to it
+    /// again rebuilds it).
+    pub fn expire(&mut self, now: Timestamp) -> Expired {
+        let dropped = self.holds.expire(now);
+        let pinned = self.holds.pinned(now);
+        let evicted: Vec<ViewId> =
+            self.views.values().filter(|v| v.holders == 0 && !pinned.contains(&v.id)).map(|v| v.id.clone()).collect();
+        for id in &evicted {
+            self.evict(id);
+        }
+        if !evicted.is_empty() || !dropped.is_empty() {
+            tracing::debug!(evicted = evicted.len(), dropped = dropped.len(), "ssp: views expired");
+        }
+        Expired { evicted, dropped }
+    }
+
+    fn evict(&mut self, view: &ViewId) {
+        if let Some(gone) = self.views.remove(view) {
+            self.routes.remove(view, gone.circuit.route_keys());
+        }
+    }
+
+    /// Whether `view` was evicted: not in memory, but held by a client (it
+    /// is rebuilt when one subscribes to its query).
+    pub fn is_evicted(&self, view: &ViewId) -> bool {
+        !self.views.contains_key(view) && self.holds.names(view)
+    }
+
+    /// The view, or why it is not in memory.
+    fn resident(&self, view: &ViewId) -> Result<&View, RuntimeError> {
+        match self.views.get(view) {
+            Some(v) => Ok(v),
+            None if self.holds.names(view) => Err(RuntimeError::Evicted { view: view.clone() }),
+            None => Err(RuntimeError::UnknownView { view: view.clone() }),
+        }
+    }
+
+    /// The id of the view of `select` with `params`, registered (hydrated
+    /// from the tables) if it is not.
+    fn ensure(&mut self, select: &Select, params: Params) -> Result<ViewId, RuntimeError> {
+        let text = select.to_string();
+        let id = view_id(&text, &params);
+        if self.views.contains_key(&id) {
             return Ok(id);
         }
+        let _span = tracing::debug_span!("ssp.hydrate", view = %id).entered();
         let (lowered, slots) = self.lowered(select, &text, &params)?;
         let (plan, shows_records) = match &lowered.records {
             Some(records) => (records.clone(), true),
@@ -501,7 +424,7 @@ impl Engine {
             records: Shown::default(),
             rows: ZSet::new(),
             version: Version::ZERO,
-            holders: 1,
+            holders: 0,
         };
         view.absorb(initial, self.version)?;
         self.routes.add(&id, view.circuit.route_keys());
@@ -539,15 +462,18 @@ impl Engine {
         Ok((lowered, slots))
     }
 
-    /// Lets go of one hold of `view`; the view is dropped with its last hold.
-    /// Returns whether the view is still registered.
+    /// Lets go of one registration of `view`; the view is dropped with its
+    /// last registration unless a client holds it. Returns whether the view
+    /// is still in memory.
     pub fn unregister(&mut self, view: &ViewId) -> Result<bool, RuntimeError> {
+        let named = self.holds.names(view);
         let v = self.views.get_mut(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
-        v.holders -= 1;
         if v.holders == 0 {
-            if let Some(gone) = self.views.remove(view) {
-                self.routes.remove(view, gone.circuit.route_keys());
-            }
+            return Err(RuntimeError::NotHeld { view: view.clone(), client: None });
+        }
+        v.holders -= 1;
+        if v.holders == 0 && !named {
+            self.evict(view);
             return Ok(false);
         }
         Ok(true)
@@ -555,40 +481,62 @@ impl Engine {
 
     /// Steps every view that reads a table the batches touch with the
     /// changes of `version`, then applies them to the base tables. Returns
-    /// one diff per view whose records changed.
+    /// one diff per view whose records changed, by view id.
     ///
     /// Fails, changing nothing, if `version` is not after the engine's, or
     /// if a batch removes a record state the tables do not hold. A view of
     /// records whose plan yields a row without a record id
     /// ([`RuntimeError::NotARecord`], a planner bug) fails the step after
-    /// the views before it were stepped: the engine must then be rebuilt.
+    /// the views were stepped: the engine must then be rebuilt.
     pub fn step(&mut self, version: Version, batches: &[ChangeBatch]) -> Result<Vec<ViewDiff>, RuntimeError> {
         if version <= self.version && self.version != Version::ZERO {
             return Err(RuntimeError::VersionNotAfter { current: self.version, given: version });
         }
         let delta = Delta::from_batches(batches);
         self.tables.check(&delta).map_err(Box::new)?;
-        let mut diffs = Vec::new();
         let batch_rows: usize = batches.iter().map(ChangeBatch::len).sum();
-        let mut tripped = Vec::new();
+        let reached = self.routes.reached(&delta);
+        let _span =
+            tracing::debug_span!("ssp.step", version = version.0, rows = batch_rows, views = reached.len()).entered();
+        self.stepped += reached.len() as u64;
         // Phase one: every view the change can reach, against the tables
         // before the step (or, if the breaker trips, after phase two).
-        for id in self.routes.reached(&delta) {
-            let Some(view) = self.views.get_mut(&id) else { continue };
-            self.stepped += 1;
-            if self.breaker.trips(view.circuit.cost(&self.tables, &delta), batch_rows) {
-                tripped.push(view.id.clone());
-                continue;
+        let (tables, breaker) = (&self.tables, &self.breaker);
+        let step = |view: &mut View| step_view(view, tables, &delta, breaker, batch_rows, version);
+        let outcomes: Vec<(ViewId, Result<Stepped, RuntimeError>)> = if reached.len() >= self.parallel_above {
+            let mut views: Vec<&mut View> =
+                self.views.iter_mut().filter(|(id, _)| reached.contains(*id)).map(|(_, v)| v).collect();
+            views.par_iter_mut().map(|v| (v.id.clone(), step(v))).collect()
+        } else {
+            let mut outcomes = Vec::with_capacity(reached.len());
+            for id in &reached {
+                if let Some(v) = self.views.get_mut(id) {
+                    outcomes.push((id.clone(), step(v)));
+                }
             }
-            let change = view.circuit.step(&self.tables, &delta);
-            let diff = view.absorb(change, version)?;
-            if !diff.is_empty() {
-                diffs.push(diff);
+            outcomes
+        };
+        let mut diffs = Vec::new();
+        let mut tripped = Vec::new();
+        let mut failed = None;
+        for (id, outcome) in outcomes {
+            match outcome {
+                Ok(Stepped::Diff(diff)) if !diff.is_empty() => diffs.push(diff),
+                Ok(Stepped::Diff(_)) => {}
+                Ok(Stepped::Tripped { on_time }) => {
+                    tracing::debug!(view = %id, on_time, "ssp: breaker tripped, rehydrating");
+                    self.budget_trips += u64::from(on_time);
+                    tripped.push(id);
+                }
+                Err(e) => failed = failed.or(Some(e)),
             }
         }
         // Phase two: the shared tables and indexes take the delta.
         self.tables.apply(&delta).map_err(Box::new)?;
         self.version = version;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         // The tripped views: rebuilt from the tables, their clients sent the
         // difference from what the view showed.
         for id in tripped {
@@ -612,7 +560,7 @@ impl Engine {
     /// what it really holds (it lost diffs that were recorded): every record
     /// the view shows, and the ids of `held` the view no longer shows.
     pub fn catch_up_full(&self, view: &ViewId, held: Option<&Cvr>) -> Result<ViewDiff, RuntimeError> {
-        let v = self.views.get(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
+        let v = self.resident(view)?;
         let mut diff = v.everything(self.version);
         if let Some(cvr) = held {
             for (id, _) in cvr.iter() {
@@ -627,8 +575,9 @@ impl Engine {
     /// The diff that brings a client from what `held` says it holds of
     /// `view` (nothing, for `None`) to the view as it is: only the records
     /// it lacks or holds at another version, and the ids it should drop.
+    /// Fails with [`RuntimeError::Evicted`] for an evicted view.
     pub fn catch_up(&self, view: &ViewId, held: Option<&Cvr>) -> Result<ViewDiff, RuntimeError> {
-        let v = self.views.get(view).ok_or_else(|| RuntimeError::UnknownView { view: view.clone() })?;
+        let v = self.resident(view)?;
         let Some(cvr) = held else { return Ok(v.everything(self.version)) };
         // A view is not stepped by changes that cannot reach it: its state is
         // current at the engine's version.
@@ -640,12 +589,12 @@ impl Engine {
             .map_err(Box::new)?)
     }
 
-    /// A registered view.
+    /// A view in memory.
     pub fn view(&self, view: &ViewId) -> Option<&View> {
         self.views.get(view)
     }
 
-    /// The registered views, by id.
+    /// The views in memory, by id.
     pub fn views(&self) -> impl Iterator<Item = &View> {
         self.views.values()
     }

@@ -1,7 +1,7 @@
 //! [`RuntimeError`]: what can go wrong registering and stepping views.
 
 use ssp_core::Version;
-use ssp_cvr::{MissingRecord, ReconnectError, ViewId};
+use ssp_cvr::{ClientId, MissingRecord, ReconnectError, ViewId};
 
 /// A failed [`Engine`](crate::Engine) operation. Nothing was changed, but
 /// for [`RuntimeError::NotARecord`] (see [`Engine::step`](crate::Engine::step)).
@@ -36,6 +36,22 @@ pub enum RuntimeError {
     UnknownView {
         /// The view.
         view: ViewId,
+    },
+    /// The view was evicted (no one held it for its TTL): its state is
+    /// freed. Subscribe with its query to rebuild it.
+    #[error("view `{view}` was evicted; subscribe with its query to rebuild it")]
+    Evicted {
+        /// The view.
+        view: ViewId,
+    },
+    /// The view is not held by this client (or, for `None`, by a
+    /// registration): there is nothing to let go of.
+    #[error("view `{view}` is not held by {}", client.as_ref().map_or_else(|| "a registration".to_owned(), |c| format!("client `{c}`")))]
+    NotHeld {
+        /// The view.
+        view: ViewId,
+        /// The client, or `None` for a registration.
+        client: Option<ClientId>,
     },
     /// A change batch does not fit the tables (it removes a record state
     /// they do not hold).

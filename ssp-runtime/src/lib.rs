@@ -4,23 +4,34 @@
 //! parameters, stepped with each version's change batches, and the diffs each
 //! view's clients need, as records with their versions.
 //!
-//! This first layer is [`Engine`], the synchronous core of one worker: view
-//! registry with one plan per query shape, routing of batches to the views
-//! that read their tables, per-view [`ViewDiff`](ssp_cvr::ViewDiff)s, and the
-//! minimal catch-up diff for a client from its CVR, and a circuit
-//! [`Breaker`] that rehydrates a view instead of stepping it when a change is
-//! big enough that rebuilding is cheaper.
+//! [`Engine`] is the synchronous core of one worker: the view registry with
+//! one plan per query shape, routing of batches through a predicate index to
+//! the views a change can reach (stepped in parallel when there are many),
+//! per-view [`ViewDiff`](ssp_cvr::ViewDiff)s, the minimal catch-up diff for a
+//! client from its CVR, a circuit [`Breaker`] that rehydrates a view instead
+//! of stepping it when rebuilding is cheaper or a step runs out of time, and
+//! view [`Lifetime`]s: views no client holds are evicted once their TTLs run
+//! out, on clocks that stop while their clients are disconnected.
 //!
 //! With feature `surreal`, [`Live`] runs the engine on SurrealDB: it follows
 //! the tables through `ssp_surreal::Source`, keeps each client's CVR in a
 //! store, and gives each subscription a `futures::Stream` of diffs.
 
+mod breaker;
+mod clock;
 mod engine;
 mod error;
+mod lifetime;
 #[cfg(feature = "surreal")]
 mod live;
+mod routes;
+mod view;
 
-pub use crate::engine::{Breaker, Engine, View};
+pub use crate::breaker::Breaker;
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::engine::{Engine, EngineBuilder};
 pub use crate::error::RuntimeError;
+pub use crate::lifetime::{Expired, Lifetime, Ttls};
 #[cfg(feature = "surreal")]
-pub use crate::live::{Live, SharedStore, Subscription, Update};
+pub use crate::live::{Live, LiveBuilder, Request, SharedStore, Subscription, Update};
+pub use crate::view::View;

@@ -4,19 +4,22 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use smol_str::SmolStr;
-use ssp_core::Version;
-use ssp_cvr::{ClientId, CvrStore, Timestamp, ViewDiff, ViewId};
+use ssp_core::{Value, Version};
+use ssp_cvr::{ClientId, CvrStore, MemoryStore, ViewDiff, ViewId};
 use ssp_planner::{Params, Schema};
 use ssp_surreal::{Commit, Source, SourceError, SourceOptions};
 use surrealdb::{Connection, Surreal};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::engine::Engine;
+use crate::breaker::Breaker;
+use crate::clock::{Clock, SystemClock};
+use crate::engine::{Engine, EngineBuilder};
 use crate::error::RuntimeError;
+use crate::lifetime::{Expired, Lifetime, Ttls};
 
 /// A CVR store shared by the engine's tasks.
 pub type SharedStore = Arc<dyn CvrStore + Send + Sync>;
@@ -24,7 +27,8 @@ pub type SharedStore = Arc<dyn CvrStore + Send + Sync>;
 /// The engine on SurrealDB: it follows the tables through a
 /// [`Source`](ssp_surreal::Source) (hydration at a known position, then one
 /// step per SurrealDB commit), keeps each client's CVR in a store, and gives
-/// each subscription a [`futures::Stream`] of [`Update`]s.
+/// each subscription a [`futures::Stream`] of [`Update`]s. Built with
+/// [`Live::builder`].
 ///
 /// The first diff of a subscription brings the client from what it holds
 /// to the view as it is; each later diff is what one commit changed in the
@@ -33,27 +37,206 @@ pub type SharedStore = Arc<dyn CvrStore + Send + Sync>;
 /// store) gets only what it lacks. A diff can be recorded and then lost
 /// before the client applied it (a dropped subscription with diffs still
 /// queued, a dropped connection): so the client says, when it subscribes,
-/// the version of the last diff of the view it applied. If that is not what
-/// its CVR says, it is sent the whole view (and the ids to drop) instead of
-/// the minimal diff.
+/// the version of the last diff of the view it applied
+/// ([`Request::applied`]). If that is not what its CVR says, it is sent the
+/// whole view (and the ids to drop) instead of the minimal diff.
 ///
-/// A CVR store failure ends that client's subscription (nothing it was not
-/// sent is recorded); a failed step stops the engine and ends every
-/// subscription ([`RuntimeError::Stopped`]). Dropping a [`Subscription`]
-/// lets go of its hold on the view (at the next step); a view is dropped
-/// with its last hold. Dropping the `Live` stops following the database.
+/// **Lifetimes.** Dropping a [`Subscription`] releases the client's hold on
+/// the view: the view stays in memory for its [`Lifetime`]'s TTL, on a clock
+/// that runs only while the client is connected, and is then evicted if no
+/// one else holds it (its CVRs are kept; a later subscription rebuilds it
+/// and sends the minimal diff). A hold whose TTL ran out is dropped with the
+/// client's CVR of the view. Call [`disconnect`](Self::disconnect) when a
+/// client's connection goes: its subscriptions end and its clock stops.
 ///
-/// CVR store calls run on the stepping task while it holds the engine: use a
-/// fast store (memory, redb), or one that does not block the runtime.
+/// **Failures.** A CVR store failure ends that client's subscription
+/// (nothing it was not sent is recorded); a failed step stops the engine and
+/// ends every subscription ([`RuntimeError::Stopped`]). Steps, hydrations
+/// and store calls run on tokio's blocking pool, never on the async
+/// executor's threads. Dropping the `Live` stops following the database.
 pub struct Live<C: Connection> {
     shared: Arc<Mutex<Shared>>,
     driver: JoinHandle<()>,
     _db: std::marker::PhantomData<fn() -> C>,
 }
 
+/// Builds a [`Live`]: the database and the tables to follow, and settings
+/// that all have documented defaults.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), ssp_runtime::RuntimeError> {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use ssp_runtime::{Breaker, Live, Ttls};
+/// use surrealdb::{Surreal, engine::local::Mem};
+///
+/// let db = Surreal::new::<Mem>(()).await.expect("an in-memory database");
+/// let live = Live::builder(db)
+///     .tables(["issue", "user"])
+///     .store(Arc::new(ssp_cvr::MemoryStore::new()))
+///     .breaker(Breaker::default().budget(Some(Duration::from_millis(20))))
+///     .ttls(Ttls::default().navigational(Duration::from_secs(60)))
+///     .start()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct LiveBuilder<C: Connection> {
+    db: Surreal<C>,
+    tables: Vec<String>,
+    engine: EngineBuilder,
+    store: Option<SharedStore>,
+    clock: Arc<dyn Clock>,
+    source: SourceOptions,
+}
+
+impl<C: Connection> LiveBuilder<C> {
+    /// The tables to follow; views may read only these. Each needs a
+    /// change feed (`DEFINE TABLE … CHANGEFEED`).
+    pub fn tables<I, S>(mut self, tables: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tables.extend(tables.into_iter().map(Into::into));
+        self
+    }
+
+    /// The schema queries are checked against. Default: empty (any field).
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.engine = self.engine.schema(schema);
+        self
+    }
+
+    /// The circuit breaker. Default: [`Breaker::default`].
+    pub fn breaker(mut self, breaker: Breaker) -> Self {
+        self.engine = self.engine.breaker(breaker);
+        self
+    }
+
+    /// The views' times to live. Default: [`Ttls::default`].
+    pub fn ttls(mut self, ttls: Ttls) -> Self {
+        self.engine = self.engine.ttls(ttls);
+        self
+    }
+
+    /// How many views a change must reach to be stepped in parallel.
+    /// Default: [`Engine::PARALLEL_ABOVE`].
+    pub fn parallel_above(mut self, views: usize) -> Self {
+        self.engine = self.engine.parallel_above(views);
+        self
+    }
+
+    /// Where the clients' CVRs are kept. Default: a new
+    /// [`MemoryStore`](ssp_cvr::MemoryStore) (use a
+    /// `RedbStore` or a `SurrealCvrStore` for records that outlive the
+    /// process or are shared by several engines).
+    pub fn store(mut self, store: SharedStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock TTLs are measured on. Default: [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How the tables are followed. Default: [`SourceOptions::default`].
+    pub fn source_options(mut self, options: SourceOptions) -> Self {
+        self.source = options;
+        self
+    }
+
+    /// Hydrates the tables and starts following them.
+    pub async fn start(self) -> Result<Live<C>, RuntimeError> {
+        let tables: Vec<&str> = self.tables.iter().map(String::as_str).collect();
+        let (source, snapshot) = Source::hydrate(self.db, &tables, self.source).await.map_err(Box::new)?;
+        let version = source.cursor().version().max(Version(1));
+        let followed = source.cursor().tables().to_vec();
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let (engine, clock) = (self.engine, self.clock);
+        let shared = blocking(move || {
+            let mut engine = engine.build();
+            engine.step(version, &snapshot)?;
+            Ok(Arc::new(Mutex::new(Shared {
+                engine,
+                store,
+                clock,
+                subscribers: HashMap::new(),
+                followed,
+                last_error: None,
+                stopped: None,
+                commits: 0,
+            })))
+        })
+        .await?;
+        let driver = tokio::spawn(drive(source, shared.clone()));
+        Ok(Live { shared, driver, _db: std::marker::PhantomData })
+    }
+}
+
+/// Runs `f` on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, RuntimeError> + Send + 'static,
+) -> Result<T, RuntimeError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(RuntimeError::Stopped { reason: e.to_string() }),
+    }
+}
+
+/// The stepping task: each batch of commits is stepped on the blocking
+/// pool, then what expired is let go of.
+async fn drive<C: Connection>(mut source: Source<C>, state: Arc<Mutex<Shared>>) {
+    loop {
+        let commits = match source.next().await {
+            Ok(commits) => commits,
+            Err(SourceError::CursorExpired { .. }) => match source.resync().await {
+                Ok(commit) => vec![commit],
+                Err(e) => {
+                    note(&state, &e);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+            Err(e) => {
+                // A dropped connection, a refused read: the cursor has not
+                // moved, so retrying loses nothing.
+                note(&state, &e);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let shared = state.clone();
+        let stepped = blocking(move || {
+            let mut shared = lock(&shared);
+            for commit in commits {
+                if let Err(e) = shared.step(commit) {
+                    // The engine no longer follows the database: stop, and
+                    // end every subscription.
+                    tracing::error!(error = %e, "ssp: a step failed; the engine stops");
+                    shared.stopped = Some(e.to_string());
+                    shared.subscribers.clear();
+                    return Err(e);
+                }
+            }
+            shared.sweep();
+            shared.expire();
+            Ok(())
+        })
+        .await;
+        if stepped.is_err() {
+            return;
+        }
+    }
+}
+
 struct Shared {
     engine: Engine,
     store: SharedStore,
+    clock: Arc<dyn Clock>,
     /// The subscribers of each view.
     subscribers: HashMap<ViewId, Vec<Subscriber>>,
     /// The tables the source follows.
@@ -69,6 +252,78 @@ struct Shared {
 struct Subscriber {
     client: ClientId,
     tx: mpsc::UnboundedSender<Update>,
+}
+
+/// What a client subscribes to: a query, its parameters, the lifetime of
+/// the client's hold on the view, and what the client holds of it already.
+///
+/// ```
+/// use ssp_runtime::{Lifetime, Request};
+/// use ssp_core::Version;
+///
+/// let request = Request::new("SELECT * FROM issue WHERE author = $me ORDER BY votes DESC LIMIT 10")
+///     .param("me", ssp_core::RecordId::new("user", "ann"))
+///     .lifetime(Lifetime::Preload)
+///     .applied(Some(Version(41)));
+/// assert_eq!(request.query(), "SELECT * FROM issue WHERE author = $me ORDER BY votes DESC LIMIT 10");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub struct Request {
+    query: String,
+    params: Params,
+    lifetime: Lifetime,
+    applied: Option<Version>,
+}
+
+impl Request {
+    /// A request for the view of SurrealQL `query`, without parameters,
+    /// [navigational](Lifetime::Navigational), from nothing.
+    pub fn new(query: impl Into<String>) -> Self {
+        Request { query: query.into(), params: Params::new(), lifetime: Lifetime::default(), applied: None }
+    }
+
+    /// With all of the query's parameters.
+    pub fn params(mut self, params: Params) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// With parameter `$name` set to `value`.
+    pub fn param(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.params.insert(name.into(), value.into());
+        self
+    }
+
+    /// Under `lifetime`. Default: [`Lifetime::Navigational`].
+    pub fn lifetime(mut self, lifetime: Lifetime) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// The version of the last diff of this view the client applied (`None`,
+    /// the default: it holds nothing of it).
+    pub fn applied(mut self, applied: Option<Version>) -> Self {
+        self.applied = applied;
+        self
+    }
+
+    /// The query.
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+}
+
+impl From<&str> for Request {
+    fn from(query: &str) -> Self {
+        Request::new(query)
+    }
+}
+
+impl From<String> for Request {
+    fn from(query: String) -> Self {
+        Request::new(query)
+    }
 }
 
 /// An item of a [`Subscription`].
@@ -97,12 +352,6 @@ impl Update {
     }
 }
 
-fn now() -> Timestamp {
-    Timestamp(
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-    )
-}
-
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     // A panic while stepping leaves the engine as the step found it or
     // after it (steps check before they change anything).
@@ -111,96 +360,79 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 
 /// Records the stepping task's last error.
 fn note(shared: &Mutex<Shared>, e: &dyn std::fmt::Display) {
+    tracing::warn!(error = %e, "ssp: following the database failed; retrying");
     lock(shared).last_error = Some(e.to_string());
 }
 
 impl<C: Connection> Live<C> {
-    /// Hydrates `tables` from `db` and starts following them: views may
-    /// then be subscribed to over these tables. `schema` checks queries
-    /// (an empty schema accepts any field).
-    pub async fn start(
-        db: Surreal<C>,
-        tables: &[&str],
-        schema: Schema,
-        store: SharedStore,
-        options: SourceOptions,
-    ) -> Result<Self, RuntimeError> {
-        let (mut source, snapshot) = Source::hydrate(db, tables, options).await.map_err(Box::new)?;
-        let mut engine = Engine::new(schema);
-        engine.step(source.cursor().version().max(Version(1)), &snapshot)?;
-        let followed = source.cursor().tables().to_vec();
-        let shared = Arc::new(Mutex::new(Shared {
-            engine,
-            store,
-            subscribers: HashMap::new(),
-            followed,
-            last_error: None,
-            stopped: None,
-            commits: 0,
-        }));
-        let state = shared.clone();
-        let driver = tokio::spawn(async move {
-            loop {
-                let commits = match source.next().await {
-                    Ok(commits) => commits,
-                    Err(SourceError::CursorExpired { .. }) => match source.resync().await {
-                        Ok(commit) => vec![commit],
-                        Err(e) => {
-                            note(&state, &e);
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                            continue;
-                        }
-                    },
-                    Err(e) => {
-                        // A dropped connection, a refused read: the cursor
-                        // has not moved, so retrying loses nothing.
-                        note(&state, &e);
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                {
-                    let mut shared = lock(&state);
-                    for commit in commits {
-                        if let Err(e) = shared.step(commit) {
-                            // The engine no longer follows the database:
-                            // stop, and end every subscription.
-                            shared.stopped = Some(e.to_string());
-                            shared.subscribers.clear();
-                            return;
-                        }
-                    }
-                }
-                tokio::task::yield_now().await;
-            }
-        });
-        Ok(Live { shared, driver, _db: std::marker::PhantomData })
+    /// A builder following `db`: name the tables, then
+    /// [`start`](LiveBuilder::start).
+    pub fn builder(db: Surreal<C>) -> LiveBuilder<C> {
+        LiveBuilder {
+            db,
+            tables: Vec::new(),
+            engine: Engine::builder(),
+            store: None,
+            clock: Arc::new(SystemClock),
+            source: SourceOptions::default(),
+        }
     }
 
-    /// Subscribes `client` to the view of `query` with `params` (registering
-    /// the view, or taking one more hold of it). `applied` is the version of
-    /// the last diff of this view the client applied (`None` if it holds
-    /// nothing of it). The stream's first item brings the client from what
-    /// it holds to the view as it is.
-    pub fn subscribe(
-        &self,
-        client: ClientId,
-        query: &str,
-        params: Params,
-        applied: Option<Version>,
-    ) -> Result<Subscription, RuntimeError> {
-        let mut shared = lock(&self.shared);
-        if let Some(reason) = &shared.stopped {
-            return Err(RuntimeError::Stopped { reason: reason.clone() });
-        }
-        let view = shared.engine.register(query, params)?;
-        match shared.subscribe(&client, &view, applied) {
-            Ok(rx) => Ok(Subscription { view, rx }),
-            Err(e) => {
-                shared.engine.unregister(&view).ok();
-                Err(e)
+    /// Subscribes `client` to the view of the request's query and
+    /// parameters (registering the view, rebuilding it if it was evicted,
+    /// or taking one more hold of it). The stream's first item brings the
+    /// client from what it holds ([`Request::applied`]) to the view as it
+    /// is. A `&str` is a request for that query with the defaults.
+    pub async fn subscribe(&self, client: ClientId, request: impl Into<Request>) -> Result<Subscription, RuntimeError> {
+        let request = request.into();
+        let shared = self.shared.clone();
+        blocking(move || lock(&shared).subscribe(client, request)).await
+    }
+
+    /// `client`'s connection went: its subscriptions end (their holds are
+    /// released) and its TTL clock stops until it subscribes again. Views
+    /// only it held are evicted at the next expiry; its CVRs are kept.
+    pub async fn disconnect(&self, client: ClientId) {
+        let shared = self.shared.clone();
+        // The closure does not fail.
+        let _ = blocking(move || {
+            let mut shared = lock(&shared);
+            let now = shared.clock.now();
+            shared.end_subscriptions(&client);
+            shared.engine.disconnect(&client, now);
+            Ok(())
+        })
+        .await;
+    }
+
+    /// Forgets `client`: its subscriptions end, its holds and its CVRs are
+    /// dropped.
+    pub async fn forget(&self, client: ClientId) -> Result<(), RuntimeError> {
+        let shared = self.shared.clone();
+        blocking(move || {
+            let mut shared = lock(&shared);
+            shared.end_subscriptions(&client);
+            for view in shared.engine.forget(&client) {
+                shared.store.remove(&client, &view).map_err(Box::new)?;
             }
-        }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Lets go now of what expired (the stepping task does so after each
+    /// step and each poll of the database): releases the holds of dropped
+    /// subscriptions, drops expired holds with their CVRs, evicts views no
+    /// one holds.
+    pub async fn expire(&self) -> Expired {
+        let shared = self.shared.clone();
+        blocking(move || {
+            let mut shared = lock(&shared);
+            shared.sweep();
+            Ok(shared.expire())
+        })
+        .await
+        .unwrap_or_default()
     }
 
     /// How many commits were stepped since the start.
@@ -214,6 +446,7 @@ impl<C: Connection> Live<C> {
     }
 
     /// Runs `f` with the engine (to read views, their states and records).
+    /// Waits for a step in progress to end: keep `f` short.
     pub fn with_engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
         f(&lock(&self.shared).engine)
     }
@@ -226,7 +459,22 @@ impl<C: Connection> Drop for Live<C> {
 }
 
 impl Shared {
-    fn subscribe(
+    fn subscribe(&mut self, client: ClientId, request: Request) -> Result<Subscription, RuntimeError> {
+        if let Some(reason) = &self.stopped {
+            return Err(RuntimeError::Stopped { reason: reason.clone() });
+        }
+        // Registered while the subscription is set up, held by the client
+        // once it is: a refused subscription leaves no hold behind.
+        let view = self.engine.register(&request.query, request.params)?;
+        let opened = self.open(&client, &view, request.applied);
+        if opened.is_ok() {
+            self.engine.hold(&client, &view, request.lifetime, self.clock.now())?;
+        }
+        self.engine.unregister(&view)?;
+        Ok(Subscription { view, rx: opened? })
+    }
+
+    fn open(
         &mut self,
         client: &ClientId,
         view: &ViewId,
@@ -244,7 +492,7 @@ impl Shared {
             // all of it, and its record becomes exactly the view.
             _ => Update::Snapshot(self.engine.catch_up_full(view, held.as_ref())?),
         };
-        self.store.apply(client, update.diff(), now()).map_err(Box::new)?;
+        self.store.apply(client, update.diff(), self.clock.now()).map_err(Box::new)?;
         let (tx, rx) = mpsc::unbounded_channel();
         // The receiver is here: the first send cannot fail.
         tx.send(update).ok();
@@ -258,7 +506,7 @@ impl Shared {
         let version = commit.version.max(self.engine.version().next());
         let diffs = self.engine.step(version, &commit.batches)?;
         self.commits += 1;
-        let at = now();
+        let at = self.clock.now();
         let mut released = Vec::new();
         for diff in diffs {
             let Some(subs) = self.subscribers.get_mut(&diff.view) else { continue };
@@ -266,29 +514,57 @@ impl Shared {
             // Handed over, then recorded; a subscription gone, or whose
             // record cannot be written, ends here (its stream ends, and the
             // client catches up from its record when it comes back).
-            let before = subs.len();
-            subs.retain(|s| s.tx.send(Update::Diff(diff.clone())).is_ok() && store.apply(&s.client, &diff, at).is_ok());
-            released.extend(std::iter::repeat_n(diff.view.clone(), before - subs.len()));
+            subs.retain(|s| {
+                let kept = s.tx.send(Update::Diff(diff.clone())).is_ok() && store.apply(&s.client, &diff, at).is_ok();
+                if !kept {
+                    released.push((s.client.clone(), diff.view.clone()));
+                }
+                kept
+            });
         }
-        for view in released {
-            self.engine.unregister(&view).ok();
+        for (client, view) in released {
+            self.engine.release(&client, &view, at).ok();
         }
-        self.sweep();
         Ok(())
     }
 
-    /// Lets go of the holds of subscriptions that were dropped.
-    fn sweep(&mut self) {
-        let mut released = Vec::new();
-        for (view, subs) in self.subscribers.iter_mut() {
-            let before = subs.len();
-            subs.retain(|s| !s.tx.is_closed());
-            released.extend(std::iter::repeat_n(view.clone(), before - subs.len()));
+    /// Ends `client`'s subscriptions (their streams end).
+    fn end_subscriptions(&mut self, client: &ClientId) {
+        for subs in self.subscribers.values_mut() {
+            subs.retain(|s| &s.client != client);
         }
         self.subscribers.retain(|_, subs| !subs.is_empty());
-        for view in released {
-            self.engine.unregister(&view).ok();
+    }
+
+    /// Releases the holds of subscriptions that were dropped.
+    fn sweep(&mut self) {
+        let now = self.clock.now();
+        let mut released = Vec::new();
+        for (view, subs) in self.subscribers.iter_mut() {
+            subs.retain(|s| {
+                let open = !s.tx.is_closed();
+                if !open {
+                    released.push((s.client.clone(), view.clone()));
+                }
+                open
+            });
         }
+        self.subscribers.retain(|_, subs| !subs.is_empty());
+        for (client, view) in released {
+            self.engine.release(&client, &view, now).ok();
+        }
+    }
+
+    /// Drops expired holds (with their CVRs) and evicts views no one holds.
+    fn expire(&mut self) -> Expired {
+        let expired = self.engine.expire(self.clock.now());
+        for (client, view) in &expired.dropped {
+            if let Err(e) = self.store.remove(client, view) {
+                tracing::warn!(error = %e, %client, %view, "ssp: an expired CVR could not be dropped");
+                self.last_error = Some(e.to_string());
+            }
+        }
+        expired
     }
 }
 

@@ -6,6 +6,7 @@
 //! catch up with a diff no larger than what changed while they were away.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -16,7 +17,7 @@ use ssp_ops::Tables;
 use ssp_planner::ast::Select;
 use ssp_planner::strategies::views::{query, schema, streams};
 use ssp_planner::{Params, interpret_records, interpret_zset, plan};
-use ssp_runtime::{Breaker, Engine, RuntimeError};
+use ssp_runtime::{Breaker, Engine, EngineBuilder, RuntimeError};
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -53,9 +54,9 @@ fn check(
     holders: &[usize],
     away: &[(usize, usize, usize)],
     steps: &[Vec<ChangeBatch>],
-    breaker: Breaker,
+    engine: EngineBuilder,
 ) -> Result<(), TestCaseError> {
-    let mut engine = Engine::with_breaker(schema(), breaker);
+    let mut engine = engine.schema(schema()).build();
     let mut reference = Tables::new();
     let mut clients: Vec<Client> = Vec::new();
     // What changed in each away client's view while it was away.
@@ -154,7 +155,7 @@ proptest! {
         away in prop::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..3),
         steps in streams(),
     ) {
-        check(&queries, &holders, &away, &steps, Breaker::NEVER)?;
+        check(&queries, &holders, &away, &steps, Engine::builder().breaker(Breaker::NEVER))?;
     }
 
     /// The same with the breaker tripping on every change: every step is a
@@ -166,7 +167,35 @@ proptest! {
         away in prop::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..3),
         steps in streams(),
     ) {
-        check(&queries, &holders, &away, &steps, Breaker::ALWAYS)?;
+        check(&queries, &holders, &away, &steps, Engine::builder().breaker(Breaker::ALWAYS))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// The same stepped in parallel, every step out of time at once: each
+    /// view gives up its step and is rehydrated on rayon's threads' watch.
+    #[test]
+    fn views_stepped_in_parallel_out_of_time_equal_the_reference_too(
+        queries in prop::collection::vec((query().prop_map(|q| q.build()), 0i64..3), 1..4),
+        holders in prop::collection::vec(0usize..8, 1..7),
+        away in prop::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..3),
+        steps in streams(),
+    ) {
+        let breaker = Breaker::NEVER.budget(Some(Duration::ZERO));
+        check(&queries, &holders, &away, &steps, Engine::builder().breaker(breaker).parallel_above(0))?;
+    }
+
+    /// Stepped in parallel, never tripping.
+    #[test]
+    fn views_stepped_in_parallel_equal_the_reference_too(
+        queries in prop::collection::vec((query().prop_map(|q| q.build()), 0i64..3), 1..4),
+        holders in prop::collection::vec(0usize..8, 1..7),
+        away in prop::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..3),
+        steps in streams(),
+    ) {
+        check(&queries, &holders, &away, &steps, Engine::builder().breaker(Breaker::NEVER).parallel_above(0))?;
     }
 }
 
@@ -266,6 +295,40 @@ fn the_breaker_trips_on_a_big_batch_and_not_on_a_small_one() {
     let shown: BTreeMap<&RecordId, Version> = state.iter().collect();
     assert_eq!(client.iter().collect::<BTreeMap<_, _>>(), shown);
     assert_eq!(shown.keys().map(|id| id.to_string()).collect::<Vec<_>>(), ["t2:1", "t2:2", "t2:3", "t2:4", "t2:5"]);
+}
+
+/// A step that runs out of its time budget gives up and the view is
+/// rehydrated: its client still ends equal, and the trip is counted as one
+/// on time.
+#[test]
+fn a_step_out_of_time_rehydrates_the_view() {
+    let breaker = Breaker::NEVER.budget(Some(Duration::ZERO));
+    let mut engine = Engine::builder().schema(schema()).breaker(breaker).build();
+    engine.step(Version(1), &[rows(20, 1, 0)]).expect("the table");
+    let view = engine.register("SELECT * FROM t2 WHERE k = 0 ORDER BY n DESC LIMIT 3", Params::new()).expect("a view");
+    let mut client = Cvr::new("c", view.clone());
+    client.apply(&engine.catch_up(&view, None).expect("a view")).expect("a diff");
+    assert_eq!(client.len(), 3);
+    let mut change = ChangeBatch::new("t2", Version(2));
+    let row: Value = "{ id: t2:99, k: 0, n: 99 }".parse().expect("a row");
+    change.insert(ssp_core::Record::new(RecordId::new("t2", 99), Version(2), row)).expect("a batch");
+    for d in engine.step(Version(2), &[change]).expect("a step") {
+        client.apply(&d).expect("a diff");
+    }
+    assert_eq!((engine.trips(), engine.budget_trips()), (1, 1), "out of time at once");
+    let state = engine.view(&view).expect("registered").state();
+    assert_eq!(client.iter().collect::<BTreeMap<_, _>>(), state.iter().collect::<BTreeMap<_, _>>());
+    assert!(state.get(&RecordId::new("t2", 99)).is_some(), "the new top row is shown");
+    // With time to spare, nothing trips.
+    let mut engine =
+        Engine::builder().schema(schema()).breaker(Breaker::NEVER.budget(Some(Duration::from_secs(60)))).build();
+    engine.step(Version(1), &[rows(20, 1, 0)]).expect("the table");
+    engine.register("SELECT * FROM t2 WHERE k = 0 ORDER BY n DESC LIMIT 3", Params::new()).expect("a view");
+    let mut change = ChangeBatch::new("t2", Version(2));
+    let row: Value = "{ id: t2:99, k: 0, n: 99 }".parse().expect("a row");
+    change.insert(ssp_core::Record::new(RecordId::new("t2", 99), Version(2), row)).expect("a batch");
+    assert_eq!(engine.step(Version(2), &[change]).expect("a step").len(), 1);
+    assert_eq!(engine.trips(), 0);
 }
 
 /// The predicate index: of 100 views `WHERE k = $p`, a change of a row

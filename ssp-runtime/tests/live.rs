@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use ssp_core::{RecordId, Value, ZSet};
+use ssp_cvr::CvrStore;
 use ssp_cvr::{ClientId, Cvr, MemoryStore};
-use ssp_runtime::{Live, RuntimeError, Subscription, Update};
+use ssp_runtime::{Live, ManualClock, Request, RuntimeError, Subscription, Update};
 use ssp_surreal::{SourceOptions, from_surreal};
 use surrealdb::Surreal;
 use surrealdb::engine::local::{Db, Mem};
@@ -115,13 +116,17 @@ fn options() -> SourceOptions {
 async fn clients_hold_what_surrealdb_answers_and_catch_up_minimally() {
     let db = db().await;
     let store = Arc::new(MemoryStore::new());
-    let live = Live::start(db.clone(), &["issue", "person"], Default::default(), store.clone(), options())
+    let live = Live::builder(db.clone())
+        .tables(["issue", "person"])
+        .store(store.clone())
+        .source_options(options())
+        .start()
         .await
         .expect("the engine");
     let mut clients = Vec::new();
     for (i, query) in QUERIES.iter().chain(QUERIES.iter()).enumerate() {
         let client = ClientId::new(format!("c{i}"));
-        let mut sub = live.subscribe(client.clone(), query, Default::default(), None).expect("a subscription");
+        let mut sub = live.subscribe(client.clone(), *query).await.expect("a subscription");
         let first = sub.next().await.expect("the first diff");
         let mut c = Client {
             query,
@@ -185,7 +190,7 @@ async fn clients_hold_what_surrealdb_answers_and_catch_up_minimally() {
     }
     let applied = cvr_before.version();
     let mut sub =
-        live.subscribe(ClientId::new("c0"), query, Default::default(), Some(applied)).expect("a subscription");
+        live.subscribe(ClientId::new("c0"), Request::new(query).applied(Some(applied))).await.expect("a subscription");
     let first = sub.next().await.expect("the catch-up");
     let mut back = Client { query, sub, cvr: cvr_before, held: held_before, touched: Default::default() };
     let missed = clients[twin].touched.len();
@@ -204,20 +209,15 @@ async fn clients_hold_what_surrealdb_answers_and_catch_up_minimally() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_subscriptions_are_typed_errors() {
     let db = db().await;
-    let live = Live::start(db.clone(), &["issue"], Default::default(), Arc::new(MemoryStore::new()), options())
-        .await
-        .expect("the engine");
+    let live = Live::builder(db.clone()).tables(["issue"]).source_options(options()).start().await.expect("the engine");
     let c = ClientId::new("c");
-    assert!(matches!(
-        live.subscribe(c.clone(), "SELECT * FROM", Default::default(), None),
-        Err(RuntimeError::Parse { .. })
-    ));
-    match live.subscribe(c.clone(), "SELECT * FROM person", Default::default(), None) {
+    assert!(matches!(live.subscribe(c.clone(), "SELECT * FROM").await, Err(RuntimeError::Parse { .. })));
+    match live.subscribe(c.clone(), "SELECT * FROM person").await {
         Err(RuntimeError::NotFollowed { table, .. }) => assert_eq!(table, "person"),
         other => panic!("expected NotFollowed, got {:?}", other.err()),
     }
     assert_eq!(live.with_engine(|e| e.views().count()), 0, "a refused subscription holds no view");
-    match Live::start(db.clone(), &["nope"], Default::default(), Arc::new(MemoryStore::new()), options()).await {
+    match Live::builder(db.clone()).tables(["nope"]).source_options(options()).start().await {
         Err(RuntimeError::Source(e)) => assert!(e.to_string().contains("nope"), "{e}"),
         Err(other) => panic!("expected a source error, got {other}"),
         Ok(_) => panic!("expected a source error"),
@@ -230,13 +230,15 @@ async fn bad_subscriptions_are_typed_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diffs_lost_after_recording_are_sent_again() {
     let db = db().await;
-    let live =
-        Live::start(db.clone(), &["issue", "person"], Default::default(), Arc::new(MemoryStore::new()), options())
-            .await
-            .expect("the engine");
+    let live = Live::builder(db.clone())
+        .tables(["issue", "person"])
+        .source_options(options())
+        .start()
+        .await
+        .expect("the engine");
     let query = QUERIES[0];
     let client = ClientId::new("lossy");
-    let mut sub = live.subscribe(client.clone(), query, Default::default(), None).expect("a subscription");
+    let mut sub = live.subscribe(client.clone(), query).await.expect("a subscription");
     let first = sub.next().await.expect("the first diff");
     let mut c = Client {
         query,
@@ -255,7 +257,7 @@ async fn diffs_lost_after_recording_are_sent_again() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let Client { query, held, .. } = c;
-    let sub = live.subscribe(client.clone(), query, Default::default(), Some(applied)).expect("a subscription");
+    let sub = live.subscribe(client.clone(), Request::new(query).applied(Some(applied))).await.expect("a subscription");
     let mut back = Client { query, cvr: Cvr::new(client, sub.view().clone()), held, touched: Default::default(), sub };
     let catch_up = back.sub.next().await.expect("the catch-up");
     // The whole view: the minimal diff from the record would have sent
@@ -267,4 +269,79 @@ async fn diffs_lost_after_recording_are_sent_again() {
     // Its record on the server is exactly what it holds now.
     let state = live.with_engine(|e| e.view(back.sub.view()).expect("registered").state());
     assert!(back.cvr.summary().holds_same_records(&state));
+}
+
+/// Lifetimes on a clock the test moves: a dropped subscription keeps its
+/// view for its TTL, then the view is evicted and the client's record
+/// dropped; a client that disconnects has its view evicted, and when it
+/// subscribes again the view is rebuilt and it gets only what it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_live_their_ttl_and_are_rebuilt_for_a_returning_client() {
+    let db = db().await;
+    let clock = ManualClock::default();
+    let store = Arc::new(MemoryStore::new());
+    let live = Live::builder(db.clone())
+        .tables(["issue", "person"])
+        .store(store.clone())
+        .clock(clock.clone())
+        .source_options(options())
+        .start()
+        .await
+        .expect("the engine");
+    let query = QUERIES[0];
+    let client = ClientId::new("nav");
+    let mut sub = live.subscribe(client.clone(), query).await.expect("a subscription");
+    sub.next().await.expect("the first diff");
+    let view = sub.view().clone();
+    drop(sub);
+    // The release is seen at 0 s; the navigational TTL is 30 s.
+    live.expire().await;
+    clock.advance(Duration::from_secs(29));
+    live.expire().await;
+    assert!(live.with_engine(|e| e.view(&view).is_some()), "kept for its TTL");
+    assert!(store.load(&client, &view).expect("a store").is_some());
+    clock.advance(Duration::from_secs(1));
+    live.expire().await;
+    assert!(live.with_engine(|e| e.view(&view).is_none()), "evicted at its TTL");
+    assert!(store.load(&client, &view).expect("a store").is_none(), "the expired hold's record is dropped");
+
+    // Subscribed again (rebuilt on demand), then the client disconnects.
+    let mut sub = live.subscribe(client.clone(), query).await.expect("a subscription");
+    let first = sub.next().await.expect("the first diff");
+    assert!(first.is_snapshot(), "its record was dropped: from nothing");
+    let mut c = Client {
+        query,
+        cvr: Cvr::new(client.clone(), view.clone()),
+        held: BTreeMap::new(),
+        touched: Default::default(),
+        sub,
+    };
+    c.take(&first);
+    let applied = c.cvr.version();
+    live.disconnect(client.clone()).await;
+    assert!(c.sub.next().await.is_none(), "a disconnected client's subscriptions end");
+    live.expire().await;
+    assert!(live.with_engine(|e| e.is_evicted(&view)), "evicted while its client is away");
+    assert!(store.load(&client, &view).expect("a store").is_some(), "its record is kept");
+
+    // Writes while it is away, an hour of them: its clock stands still.
+    let commits = live.commits();
+    write(&db, "UPSERT issue:100 SET votes = 100, open = true").await;
+    while live.commits() < commits + 1 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    clock.advance(Duration::from_secs(3_600));
+    live.expire().await;
+    assert!(live.with_engine(|e| e.is_evicted(&view)), "still its view");
+
+    let Client { held, cvr, .. } = c;
+    let sub = live.subscribe(client.clone(), Request::new(query).applied(Some(applied))).await.expect("a subscription");
+    let mut back = Client { query, cvr, held, touched: Default::default(), sub };
+    let catch_up = back.sub.next().await.expect("the catch-up");
+    assert!(!catch_up.is_snapshot(), "its record was kept: the minimal diff");
+    let diff = catch_up.diff();
+    assert_eq!((diff.upserts.len(), diff.removed.len()), (1, 1), "issue:100 in, the third out: {diff:?}");
+    back.take(&catch_up);
+    back.settle(&db).await;
+    assert!(live.last_error().is_none(), "{:?}", live.last_error());
 }
