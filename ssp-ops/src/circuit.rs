@@ -76,9 +76,8 @@ pub struct Cost {
 #[derive(Debug)]
 pub struct Circuit {
     plan: Arc<Plan>,
-    params: Vec<Value>,
-    states: Vec<State>,
-    tables: Arc<[SmolStr]>,
+    params: Box<[Value]>,
+    states: Box<[State]>,
     /// The nodes the output depends on: a step runs only these.
     live: Box<[bool]>,
 }
@@ -96,6 +95,16 @@ fn source_chain(plan: &Plan, mut node: NodeId) -> Option<(SmolStr, Filters)> {
             }
             _ => return None,
         }
+    }
+}
+
+/// The value a constant side of an equality stands for: a literal, or a
+/// parameter's value.
+fn eq_value<'a>(side: &'a Expr, params: &'a [Value]) -> Option<&'a Value> {
+    match side {
+        Expr::Lit(v) => Some(v),
+        Expr::Param(i) => Some(params.get(*i as usize).unwrap_or(&Value::None)),
+        _ => None,
     }
 }
 
@@ -122,11 +131,17 @@ impl Circuit {
     pub fn with_params(plan: impl Into<Arc<Plan>>, params: Vec<Value>, tables: &mut Tables) -> (Circuit, ZSet<Value>) {
         let plan = plan.into();
         let states = plan.nodes.iter().map(|op| Self::state(&plan, op, &params, tables)).collect();
-        let table_names = plan.tables().into_iter().map(SmolStr::from).collect();
-        let mut circuit = Circuit { plan, params, states, tables: table_names, live: Box::new([]) };
+        let mut circuit = Circuit { plan, params: params.into_boxed_slice(), states, live: Box::new([]) };
         circuit.live = circuit.demand(false).into_boxed_slice();
         let output = circuit.run(true, tables, &Delta::new(), None).unwrap_or_default();
         (circuit, output)
+    }
+
+    /// A new circuit of this one's plan and parameters over `tables` as they
+    /// are, with its initial output: a rehydration (after a step that gave
+    /// up, or when rebuilding is cheaper than stepping).
+    pub fn rebuild(&self, tables: &mut Tables) -> (Circuit, ZSet<Value>) {
+        Self::with_params(self.plan.clone(), self.params.to_vec(), tables)
     }
 
     /// The nodes a run must compute: those the output depends on and, when
@@ -190,7 +205,7 @@ impl Circuit {
             Op::TopK { input, order, .. } => {
                 let chain = source_chain(plan, *input).filter(|_| order.iter().all(|(e, _)| !e.has_params()));
                 let ordered = match chain {
-                    Some((table, filters)) => {
+                    Some((table, mut filters)) => {
                         // An equality with a constant partitions the index, so
                         // that the top-k walks only its own partition.
                         let eq = preds(plan, &filters).flat_map(|p| p.conjuncts()).find_map(|c| match c {
@@ -206,7 +221,27 @@ impl Circuit {
                             _ => None,
                         });
                         let (partition_expr, partition) = match eq {
-                            Some((f, v)) => (Some(f), v),
+                            Some((f, v)) => {
+                                // A filter that is only that equality holds for
+                                // every row of the partition (the index groups
+                                // rows by `==` of the field, as the filter
+                                // tests): the walk need not test it again.
+                                filters.retain(|id| match plan.node(*id) {
+                                    Op::Filter { pred, .. } => match pred.conjuncts()[..] {
+                                        [Expr::Cmp(CmpOp::Eq, a, b)] => {
+                                            !matches!(
+                                                (&**a, &**b),
+                                                (Expr::Field(_), Expr::Lit(_) | Expr::Param(_))
+                                                    | (Expr::Lit(_) | Expr::Param(_), Expr::Field(_))
+                                            ) || !(**a == f || **b == f)
+                                                || !(eq_value(a, params) == Some(&v) || eq_value(b, params) == Some(&v))
+                                        }
+                                        _ => true,
+                                    },
+                                    _ => true,
+                                });
+                                (Some(f), v)
+                            }
                             None => (None, Value::None),
                         };
                         let index = tables.order_index(&table, partition_expr.as_ref(), order);
@@ -230,7 +265,7 @@ impl Circuit {
     /// The base tables the circuit reads: a change to any other table cannot
     /// change its output.
     pub fn tables(&self) -> &[SmolStr] {
-        &self.tables
+        self.plan.source_tables()
     }
 
     /// The parameters bound to this circuit.
@@ -261,7 +296,7 @@ impl Circuit {
 
     /// Whether `delta` touches a table this circuit reads.
     pub fn is_affected_by(&self, delta: &Delta) -> bool {
-        self.tables.iter().any(|t| delta.table(t).is_some())
+        self.tables().iter().any(|t| delta.table(t).is_some())
     }
 
     /// Phase one of a version: the change of the circuit's output for the
@@ -313,13 +348,27 @@ impl Circuit {
     pub fn cost(&self, tables: &Tables, delta: &Delta) -> Cost {
         let mut step_rows = 0usize;
         let mut rehydrate_rows = 0usize;
-        for t in self.tables.iter() {
+        for t in self.tables() {
             step_rows += delta.table(t).map_or(0, ZSet::len);
             rehydrate_rows += tables.len(t);
         }
         // Each stateful operator at least reads its touched state once more.
         let stateful = self.states.iter().filter(|s| !matches!(s, State::Linear)).count().max(1);
         Cost { step_rows: step_rows.saturating_mul(stateful), rehydrate_rows: rehydrate_rows.saturating_mul(stateful) }
+    }
+
+    /// The circuit's whole output, if the circuit holds it: when the output
+    /// operator is a top-k, its window, in order, each row with the
+    /// positions it fills (its weight). A caller that needs the integrated
+    /// output of such a circuit reads it here instead of keeping a copy.
+    ///
+    /// A step that [gave up](Self::step_within) did so before the output
+    /// operator ran: the window is then still the one before the step.
+    pub fn output_window(&self) -> Option<&[(Value, ssp_core::ZWeight)]> {
+        match &self.states[self.plan.output.index()] {
+            State::TopK(t) => Some(t.window()),
+            _ => None,
+        }
     }
 
     /// Rows the circuit holds of its own (integrated inputs, windows, groups),

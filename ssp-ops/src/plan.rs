@@ -1,6 +1,7 @@
 //! The operator DAG: what a circuit computes, built with [`PlanBuilder`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use smol_str::SmolStr;
 
@@ -241,6 +242,9 @@ impl Op {
 pub struct Plan {
     pub(crate) nodes: Vec<Op>,
     pub(crate) output: NodeId,
+    /// The base tables the plan reads, sorted, each once: shared by every
+    /// circuit of the plan.
+    pub(crate) sources: Arc<[SmolStr]>,
 }
 
 impl Plan {
@@ -321,17 +325,12 @@ impl Plan {
 
     /// The base tables the plan reads, sorted, without repeats.
     pub fn tables(&self) -> Vec<&str> {
-        let mut tables: Vec<&str> = self
-            .nodes
-            .iter()
-            .filter_map(|op| match op {
-                Op::Source { table } => Some(table.as_str()),
-                _ => None,
-            })
-            .collect();
-        tables.sort_unstable();
-        tables.dedup();
-        tables
+        self.sources.iter().map(SmolStr::as_str).collect()
+    }
+
+    /// [`tables`](Self::tables), as the plan keeps them.
+    pub fn source_tables(&self) -> &[SmolStr] {
+        &self.sources
     }
 }
 
@@ -503,7 +502,17 @@ impl PlanBuilder {
                 return Err(BuildError::UnknownNode { node: bad, user: op.name() });
             }
         }
-        Ok(Plan { nodes: self.nodes, output })
+        let mut sources: Vec<SmolStr> = self
+            .nodes
+            .iter()
+            .filter_map(|op| match op {
+                Op::Source { table } => Some(table.clone()),
+                _ => None,
+            })
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        Ok(Plan { nodes: self.nodes, output, sources: sources.into() })
     }
 }
 

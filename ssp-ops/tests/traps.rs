@@ -296,7 +296,12 @@ fn a_step_that_gives_up_is_replaced_by_a_rebuilt_circuit() {
                 checks.set(checks.get() + 1);
                 checks.get() > allowed
             };
+            let window_before = h.circuit.output_window().map(<[_]>::to_vec);
             let stepped = h.circuit.step_within(&h.tables, &delta, &stop);
+            if stepped.is_none() {
+                let window_after = h.circuit.output_window().map(<[_]>::to_vec);
+                assert_eq!(window_after, window_before, "gave up before the output operator ran");
+            }
             h.tables.apply(&delta).expect("consistent");
             let reference = evaluate(&h.plan, &h.tables);
             match &stepped {

@@ -1,11 +1,11 @@
 //! [`Engine`]: the views of one worker over one set of base tables.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use ssp_core::{ChangeBatch, Value, Version, ZSet};
+use ssp_core::{ChangeBatch, Value, Version};
 use ssp_cvr::{ClientId, Cvr, Timestamp, ViewDiff, ViewId, content_version};
 use ssp_ops::{Circuit, Delta, Tables};
 use ssp_planner::ast::Select;
@@ -15,7 +15,7 @@ use crate::breaker::Breaker;
 use crate::error::RuntimeError;
 use crate::lifetime::{Expired, Holds, Lifetime, Ttls};
 use crate::routes::Routes;
-use crate::view::{Shown, View};
+use crate::view::{View, Views};
 
 /// The views of one worker over one set of base tables: it registers views
 /// from SurrealQL (once per query and parameters), steps them with each
@@ -43,9 +43,10 @@ use crate::view::{Shown, View};
 /// - **Breaker.** A view whose step would cost more than rebuilding it, or
 ///   runs out of its time budget, is rehydrated instead ([`Breaker`]).
 /// - **Lifetimes.** Clients hold views ([`subscribe`](Self::subscribe),
-///   [`release`](Self::release)); a view no one holds any more is
-///   [evicted](Self::expire) once its holds' TTLs ran out ([`Lifetime`],
-///   [`Ttls`]), and rebuilt when a client subscribes to it again.
+///   [`release`](Self::release)); a view is [evicted](Self::expire) once no
+///   registration, open subscription, permanent hold or unexpired hold of a
+///   connected client keeps it ([`Lifetime`], [`Ttls`]), and rebuilt when a
+///   client subscribes to it again.
 /// - **Catch-up.** [`catch_up`](Self::catch_up) gives a client the minimal
 ///   diff from what its CVR says it holds to the view as it is.
 ///
@@ -81,10 +82,14 @@ pub struct Engine {
     /// How many view steps (and rehydrations) the engine ran.
     stepped: u64,
     tables: Tables,
-    views: BTreeMap<ViewId, View>,
+    /// The views in memory.
+    views: Views,
     /// Lowered plans by canonical query text: the views of one shape.
-    shapes: HashMap<String, Vec<Arc<Lowered>>>,
+    shapes: HashMap<Arc<str>, Vec<Arc<Lowered>>>,
     version: Version,
+    /// Why a step failed part-way, if one did: the engine refuses to step
+    /// again.
+    failed: Option<String>,
 }
 
 /// Builds an [`Engine`]; every setting has a documented default.
@@ -149,12 +154,17 @@ impl EngineBuilder {
             budget_trips: 0,
             stepped: 0,
             tables: Tables::new(),
-            views: BTreeMap::new(),
+            views: Views::default(),
             shapes: HashMap::new(),
             version: Version::ZERO,
+            failed: None,
         }
     }
 }
+
+/// A shape's lowered plan, the parameter slots' values for one view of it,
+/// and the shape's text.
+type Bound = (Arc<Lowered>, Vec<Value>, Arc<str>);
 
 /// What stepping one view came to.
 enum Stepped {
@@ -168,6 +178,7 @@ enum Stepped {
 /// Steps one view with `delta` against the tables before it, unless the
 /// breaker trips.
 fn step_view(
+    parent: &tracing::Span,
     view: &mut View,
     tables: &Tables,
     delta: &Delta,
@@ -175,7 +186,8 @@ fn step_view(
     batch_rows: usize,
     version: Version,
 ) -> Result<Stepped, RuntimeError> {
-    let _span = tracing::trace_span!("ssp.view", view = %view.id).entered();
+    // Explicit parent: on rayon's threads the step's span is not current.
+    let _span = tracing::trace_span!(parent: parent, "ssp.view", view = %view.id).entered();
     if breaker.trips(view.circuit.cost(tables, delta), batch_rows) {
         return Ok(Stepped::Tripped { on_time: false });
     }
@@ -406,60 +418,43 @@ impl Engine {
             return Ok(id);
         }
         let _span = tracing::debug_span!("ssp.hydrate", view = %id).entered();
-        let (lowered, slots) = self.lowered(select, &text, &params)?;
+        let (lowered, slots, text) = self.lowered(select, text, &params)?;
         let (plan, shows_records) = match &lowered.records {
             Some(records) => (records.clone(), true),
             None => (lowered.plan.clone(), false),
         };
-        let (circuit, initial) = Circuit::with_params(plan.clone(), slots.clone(), &mut self.tables);
-        let mut view = View {
-            id: id.clone(),
-            text,
-            params,
-            plan,
-            slots,
-            circuit,
-            trips: 0,
-            shows_records,
-            records: Shown::default(),
-            rows: ZSet::new(),
-            version: Version::ZERO,
-            holders: 0,
-        };
+        let (circuit, initial) = Circuit::with_params(plan, slots, &mut self.tables);
+        let mut view = Box::new(View::new(id.clone(), text, circuit, shows_records));
         view.absorb(initial, self.version)?;
         self.routes.add(&id, view.circuit.route_keys());
-        self.views.insert(id.clone(), view);
+        self.views.insert(view);
         Ok(id)
     }
 
     /// The lowered plan of `select`'s shape that serves `params`, planned
     /// once per shape (and per value of the parameters that fix a shape,
-    /// like `LIMIT $n`), and the parameter slots' values.
-    fn lowered(
-        &mut self,
-        select: &Select,
-        text: &str,
-        params: &Params,
-    ) -> Result<(Arc<Lowered>, Vec<Value>), RuntimeError> {
-        let shapes = self.shapes.entry(text.to_owned()).or_default();
+    /// like `LIMIT $n`), the parameter slots' values, and the shape's text.
+    fn lowered(&mut self, select: &Select, text: String, params: &Params) -> Result<Bound, RuntimeError> {
+        let text: Arc<str> = match self.shapes.get_key_value(text.as_str()) {
+            Some((shared, _)) => shared.clone(),
+            None => text.into(),
+        };
+        let shapes = self.shapes.entry(text.clone()).or_default();
         for lowered in shapes.iter() {
             if let Ok(slots) = lowered.bind(params) {
-                return Ok((lowered.clone(), slots));
+                return Ok((lowered.clone(), slots, text));
             }
         }
-        let planned = plan(select, &self.schema, params).map_err(|e| RuntimeError::Plan {
-            query: text.to_owned(),
-            rendered: e.display_with(text),
+        let failed = |e: ssp_planner::PlanError| RuntimeError::Plan {
+            query: text.to_string(),
+            rendered: e.display_with(&text),
             source: Box::new(e),
-        })?;
+        };
+        let planned = plan(select, &self.schema, params).map_err(failed)?;
         let lowered = Arc::new(planned.lowered);
-        let slots = lowered.bind(params).map_err(|e| RuntimeError::Plan {
-            query: text.to_owned(),
-            rendered: e.display_with(text),
-            source: Box::new(e),
-        })?;
+        let slots = lowered.bind(params).map_err(failed)?;
         shapes.push(lowered.clone());
-        Ok((lowered, slots))
+        Ok((lowered, slots, text))
     }
 
     /// Lets go of one registration of `view`; the view is dropped with its
@@ -487,8 +482,12 @@ impl Engine {
     /// if a batch removes a record state the tables do not hold. A view of
     /// records whose plan yields a row without a record id
     /// ([`RuntimeError::NotARecord`], a planner bug) fails the step after
-    /// the views were stepped: the engine must then be rebuilt.
+    /// the views were stepped: the engine then refuses every later step
+    /// ([`RuntimeError::Stopped`]) and must be rebuilt.
     pub fn step(&mut self, version: Version, batches: &[ChangeBatch]) -> Result<Vec<ViewDiff>, RuntimeError> {
+        if let Some(reason) = &self.failed {
+            return Err(RuntimeError::Stopped { reason: reason.clone() });
+        }
         if version <= self.version && self.version != Version::ZERO {
             return Err(RuntimeError::VersionNotAfter { current: self.version, given: version });
         }
@@ -496,16 +495,16 @@ impl Engine {
         self.tables.check(&delta).map_err(Box::new)?;
         let batch_rows: usize = batches.iter().map(ChangeBatch::len).sum();
         let reached = self.routes.reached(&delta);
-        let _span =
-            tracing::debug_span!("ssp.step", version = version.0, rows = batch_rows, views = reached.len()).entered();
+        let span = tracing::debug_span!("ssp.step", version = version.0, rows = batch_rows, views = reached.len());
+        let _entered = span.enter();
         self.stepped += reached.len() as u64;
         // Phase one: every view the change can reach, against the tables
         // before the step (or, if the breaker trips, after phase two).
         let (tables, breaker) = (&self.tables, &self.breaker);
-        let step = |view: &mut View| step_view(view, tables, &delta, breaker, batch_rows, version);
+        let step = |view: &mut View| step_view(&span, view, tables, &delta, breaker, batch_rows, version);
         let outcomes: Vec<(ViewId, Result<Stepped, RuntimeError>)> = if reached.len() >= self.parallel_above {
             let mut views: Vec<&mut View> =
-                self.views.iter_mut().filter(|(id, _)| reached.contains(*id)).map(|(_, v)| v).collect();
+                self.views.values_mut().filter(|v| reached.binary_search(&v.id).is_ok()).collect();
             views.par_iter_mut().map(|v| (v.id.clone(), step(v))).collect()
         } else {
             let mut outcomes = Vec::with_capacity(reached.len());
@@ -535,19 +534,21 @@ impl Engine {
         self.tables.apply(&delta).map_err(Box::new)?;
         self.version = version;
         if let Some(e) = failed {
+            self.failed = Some(e.to_string());
             return Err(e);
         }
         // The tripped views: rebuilt from the tables, their clients sent the
         // difference from what the view showed.
         for id in tripped {
             let Some(view) = self.views.get_mut(&id) else { continue };
-            let (circuit, output) = Circuit::with_params(view.plan.clone(), view.slots.clone(), &mut self.tables);
+            let _span = tracing::debug_span!("ssp.rehydrate", view = %id).entered();
+            let (circuit, output) = view.circuit.rebuild(&mut self.tables);
             let mut change = output;
             change -= &view.output();
             view.circuit = circuit;
             view.trips += 1;
             self.trips += 1;
-            let diff = view.absorb(change, version)?;
+            let diff = view.absorb(change, version).inspect_err(|e| self.failed = Some(e.to_string()))?;
             if !diff.is_empty() {
                 diffs.push(diff);
             }
@@ -563,8 +564,9 @@ impl Engine {
         let v = self.resident(view)?;
         let mut diff = v.everything(self.version);
         if let Some(cvr) = held {
+            let shown: std::collections::HashSet<&ssp_core::RecordId> = v.iter().map(|(id, _, _)| id).collect();
             for (id, _) in cvr.iter() {
-                if v.records.get(id).is_none() {
+                if !shown.contains(id) {
                     diff.remove(id.clone());
                 }
             }
@@ -584,8 +586,10 @@ impl Engine {
         let mut state = v.state();
         state.advance_to(self.version);
         let diff = cvr.reconnect(&state).map_err(Box::new)?;
+        let shown: HashMap<&ssp_core::RecordId, (Version, &Value)> =
+            v.iter().map(|(id, version, row)| (id, (version, row))).collect();
         Ok(diff
-            .into_view_diff(|id, version| v.records.get(id).filter(|r| r.version == version).map(|r| r.value.clone()))
+            .into_view_diff(|id, version| shown.get(id).filter(|(at, _)| *at == version).map(|(_, row)| (*row).clone()))
             .map_err(Box::new)?)
     }
 
@@ -594,7 +598,7 @@ impl Engine {
         self.views.get(view)
     }
 
-    /// The views in memory, by id.
+    /// The views in memory, in no particular order.
     pub fn views(&self) -> impl Iterator<Item = &View> {
         self.views.values()
     }

@@ -31,7 +31,7 @@ pub use crate::breaker::Breaker;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::engine::{Engine, EngineBuilder};
 pub use crate::error::RuntimeError;
-pub use crate::lifetime::{Expired, Lifetime, Ttls};
+pub use crate::lifetime::{Dropped, Expired, Lifetime, Ttls};
 #[cfg(feature = "surreal")]
 pub use crate::live::{Live, LiveBuilder, Request, SharedStore, Subscription, Update};
 pub use crate::view::View;

@@ -9,12 +9,15 @@ use ssp_cvr::{ClientId, Timestamp, ViewId};
 /// How long a client's hold on a view lasts once the client lets go of it
 /// (drops its subscription): the view's lifetime category.
 ///
-/// A released hold keeps its view in memory, stepped and ready, for the
-/// category's time to live ([`Ttls`]), so that a client coming back to it
-/// (a user navigating back) gets the minimal diff at once instead of
-/// waiting for a rehydration. The TTL runs on the client's own clock, which
-/// stops while the client is disconnected: a laptop closed overnight does
-/// not come back to find every view it had open expired. Longer categories
+/// A released hold lasts for the category's time to live ([`Ttls`]), on
+/// the client's own clock, which stops while the client is disconnected: a
+/// laptop closed overnight does not come back to find every view it had
+/// open expired. While the client is connected, the hold keeps the view in
+/// memory, stepped and ready, so that coming back to it (a user navigating
+/// back) gets the minimal diff at once; while it is disconnected, the hold
+/// keeps the view the client's (its CVR kept) but not in memory: a view no
+/// connected client holds is evicted, and rebuilt when one subscribes to it
+/// again. When the hold expires, the client's CVR of the view can go. Longer categories
 /// order after shorter ones; a client that holds a view under two
 /// categories holds it under the longer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -124,7 +127,22 @@ pub struct Expired {
     pub evicted: Vec<ViewId>,
     /// Holds that expired: the client no longer holds the view, and its CVR
     /// of it can be dropped (a later subscription starts from nothing).
-    pub dropped: Vec<(ClientId, ViewId)>,
+    pub dropped: Vec<Dropped>,
+}
+
+/// A client's hold on a view that expired.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub struct Dropped {
+    /// The client.
+    pub client: ClientId,
+    /// The view.
+    pub view: ViewId,
+    /// When (on the caller's clock) the client let go of its last
+    /// subscription of the view: a CVR of the view written after that
+    /// was written by another engine the client moved to, and is not this
+    /// hold's to drop.
+    pub released: Timestamp,
 }
 
 /// One client's hold on one view.
@@ -135,6 +153,8 @@ struct Hold {
     open: u32,
     /// The client's clock when the last one closed.
     released: u64,
+    /// The caller's clock then.
+    released_at: Timestamp,
 }
 
 /// One client's holds, with its TTL clock.
@@ -208,6 +228,7 @@ impl Holds {
             if hold.open > 0 {
                 hold.open = 0;
                 hold.released = clock;
+                hold.released_at = now;
             }
         }
         c.ran = clock;
@@ -220,8 +241,10 @@ impl Holds {
         let c = self.client(client, now);
         c.connect(now);
         let fresh = !c.holds.contains_key(view);
-        let hold = c.holds.entry(view.clone()).or_insert(Hold { lifetime, open: 0, released: 0 });
-        hold.lifetime = hold.lifetime.max(lifetime);
+        let hold = c.holds.entry(view.clone()).or_insert(Hold { lifetime, open: 0, released: 0, released_at: now });
+        // The longest lifetime of the open subscriptions: a hold taken up
+        // again after its release takes the new subscription's.
+        hold.lifetime = if hold.open == 0 { lifetime } else { hold.lifetime.max(lifetime) };
         hold.open += 1;
         if fresh {
             *self.named.entry(view.clone()).or_default() += 1;
@@ -237,6 +260,7 @@ impl Holds {
                 hold.open -= 1;
                 if hold.open == 0 {
                     hold.released = clock;
+                    hold.released_at = now;
                 }
                 true
             }
@@ -266,7 +290,7 @@ impl Holds {
     /// Drops the holds that expired at `now` (and those of clients
     /// disconnected for longer than [`Ttls::forget_after`], but for their
     /// permanent ones); returns them.
-    pub(crate) fn expire(&mut self, now: Timestamp) -> Vec<(ClientId, ViewId)> {
+    pub(crate) fn expire(&mut self, now: Timestamp) -> Vec<Dropped> {
         let ttls = self.ttls;
         let forget = millis(ttls.forget_after);
         let mut dropped = Vec::new();
@@ -280,14 +304,16 @@ impl Holds {
                         Some(ttl) => forgotten || clock >= hold.released.saturating_add(ttl),
                     };
                 if expired {
-                    dropped.push((id.clone(), view.clone()));
+                    dropped.push(Dropped { client: id.clone(), view: view.clone(), released: hold.released_at });
                 }
                 !expired
             });
         }
-        self.clients.retain(|_, c| !c.holds.is_empty() || c.connected);
-        for (_, view) in &dropped {
-            self.unname(view);
+        // A client without holds has nothing to remember (it starts again,
+        // connected, with its next subscription).
+        self.clients.retain(|_, c| !c.holds.is_empty());
+        for d in &dropped {
+            self.unname(&d.view);
         }
         dropped.sort();
         dropped

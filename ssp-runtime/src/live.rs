@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -56,8 +57,26 @@ pub type SharedStore = Arc<dyn CvrStore + Send + Sync>;
 /// executor's threads. Dropping the `Live` stops following the database.
 pub struct Live<C: Connection> {
     shared: Arc<Mutex<Shared>>,
+    status: Arc<Status>,
     driver: JoinHandle<()>,
+    expirer: JoinHandle<()>,
     _db: std::marker::PhantomData<fn() -> C>,
+}
+
+/// What the tasks report, readable without waiting for a step.
+#[derive(Default)]
+struct Status {
+    /// Commits stepped.
+    commits: AtomicU64,
+    /// The last error of the stepping task (it retries).
+    last_error: Mutex<Option<String>>,
+}
+
+impl Status {
+    fn note(&self, e: &dyn std::fmt::Display) {
+        tracing::warn!(error = %e, "ssp: following the database failed; retrying");
+        *self.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.to_string());
+    }
 }
 
 /// Builds a [`Live`]: the database and the tables to follow, and settings
@@ -88,6 +107,7 @@ pub struct LiveBuilder<C: Connection> {
     store: Option<SharedStore>,
     clock: Arc<dyn Clock>,
     source: SourceOptions,
+    expire_every: Duration,
 }
 
 impl<C: Connection> LiveBuilder<C> {
@@ -142,6 +162,13 @@ impl<C: Connection> LiveBuilder<C> {
         self
     }
 
+    /// How often dropped subscriptions are released and expired holds and
+    /// views let go of, besides after each step. Default: 1 s.
+    pub fn expire_every(mut self, every: Duration) -> Self {
+        self.expire_every = every;
+        self
+    }
+
     /// How the tables are followed. Default: [`SourceOptions::default`].
     pub fn source_options(mut self, options: SourceOptions) -> Self {
         self.source = options;
@@ -165,14 +192,15 @@ impl<C: Connection> LiveBuilder<C> {
                 clock,
                 subscribers: HashMap::new(),
                 followed,
-                last_error: None,
                 stopped: None,
-                commits: 0,
+                status: Arc::default(),
             })))
         })
         .await?;
+        let status = lock(&shared).status.clone();
         let driver = tokio::spawn(drive(source, shared.clone()));
-        Ok(Live { shared, driver, _db: std::marker::PhantomData })
+        let expirer = tokio::spawn(tick(Arc::downgrade(&shared), self.expire_every));
+        Ok(Live { shared, status, driver, expirer, _db: std::marker::PhantomData })
     }
 }
 
@@ -188,15 +216,17 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The stepping task: each batch of commits is stepped on the blocking
-/// pool, then what expired is let go of.
+/// pool, then what expired is let go of. A step that fails or panics stops
+/// the engine: every subscription ends, and later ones are refused.
 async fn drive<C: Connection>(mut source: Source<C>, state: Arc<Mutex<Shared>>) {
+    let status = lock(&state).status.clone();
     loop {
         let commits = match source.next().await {
             Ok(commits) => commits,
             Err(SourceError::CursorExpired { .. }) => match source.resync().await {
                 Ok(commit) => vec![commit],
                 Err(e) => {
-                    note(&state, &e);
+                    status.note(&e);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -204,30 +234,55 @@ async fn drive<C: Connection>(mut source: Source<C>, state: Arc<Mutex<Shared>>) 
             Err(e) => {
                 // A dropped connection, a refused read: the cursor has not
                 // moved, so retrying loses nothing.
-                note(&state, &e);
+                status.note(&e);
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
         let shared = state.clone();
-        let stepped = blocking(move || {
+        let stepped = tokio::task::spawn_blocking(move || {
             let mut shared = lock(&shared);
             for commit in commits {
-                if let Err(e) = shared.step(commit) {
-                    // The engine no longer follows the database: stop, and
-                    // end every subscription.
-                    tracing::error!(error = %e, "ssp: a step failed; the engine stops");
-                    shared.stopped = Some(e.to_string());
-                    shared.subscribers.clear();
-                    return Err(e);
-                }
+                shared.step(commit)?;
             }
             shared.sweep();
             shared.expire();
-            Ok(())
+            Ok::<(), RuntimeError>(())
         })
         .await;
-        if stepped.is_err() {
+        let failure = match stepped {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => format!("a step panicked: {e}"),
+        };
+        // The engine no longer follows the database: stop, and end every
+        // subscription.
+        tracing::error!(error = %failure, "ssp: a step failed; the engine stops");
+        let mut shared = lock(&state);
+        shared.stopped = Some(failure);
+        shared.subscribers.clear();
+        return;
+    }
+}
+
+/// The expiry task: every `every`, releases the holds of dropped
+/// subscriptions and lets go of what expired, also while the database is
+/// quiet. Ends with the engine.
+async fn tick(shared: std::sync::Weak<Mutex<Shared>>, every: Duration) {
+    let mut interval = tokio::time::interval(every.max(Duration::from_millis(1)));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Some(shared) = shared.upgrade() else { return };
+        let swept = tokio::task::spawn_blocking(move || {
+            let mut shared = lock(&shared);
+            if shared.stopped.is_none() {
+                shared.sweep();
+                shared.expire();
+            }
+        })
+        .await;
+        if swept.is_err() {
             return;
         }
     }
@@ -241,12 +296,9 @@ struct Shared {
     subscribers: HashMap<ViewId, Vec<Subscriber>>,
     /// The tables the source follows.
     followed: Vec<SmolStr>,
-    /// The last error of the stepping task (it retries).
-    last_error: Option<String>,
     /// Why the engine stopped, if it did.
     stopped: Option<String>,
-    /// Commits stepped.
-    commits: u64,
+    status: Arc<Status>,
 }
 
 struct Subscriber {
@@ -353,15 +405,10 @@ impl Update {
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    // A panic while stepping leaves the engine as the step found it or
-    // after it (steps check before they change anything).
+    // A panic while stepping stops the engine (the stepping task marks it
+    // stopped, and its state is only read after that): the poison adds
+    // nothing.
     shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Records the stepping task's last error.
-fn note(shared: &Mutex<Shared>, e: &dyn std::fmt::Display) {
-    tracing::warn!(error = %e, "ssp: following the database failed; retrying");
-    lock(shared).last_error = Some(e.to_string());
 }
 
 impl<C: Connection> Live<C> {
@@ -375,6 +422,7 @@ impl<C: Connection> Live<C> {
             store: None,
             clock: Arc::new(SystemClock),
             source: SourceOptions::default(),
+            expire_every: Duration::from_secs(1),
         }
     }
 
@@ -405,25 +453,34 @@ impl<C: Connection> Live<C> {
         .await;
     }
 
-    /// Forgets `client`: its subscriptions end, its holds and its CVRs are
-    /// dropped.
+    /// Forgets `client`: its subscriptions end, its holds go, and every CVR
+    /// the store keeps for it is dropped (all are tried; the first failure
+    /// is returned).
     pub async fn forget(&self, client: ClientId) -> Result<(), RuntimeError> {
         let shared = self.shared.clone();
         blocking(move || {
             let mut shared = lock(&shared);
             shared.end_subscriptions(&client);
-            for view in shared.engine.forget(&client) {
-                shared.store.remove(&client, &view).map_err(Box::new)?;
+            let mut views: Vec<ViewId> = shared.engine.forget(&client);
+            let stored = shared.store.views(&client).map_err(Box::new);
+            views.extend(stored.as_ref().map_or(&[][..], Vec::as_slice).iter().map(|summary| summary.view.clone()));
+            views.sort();
+            views.dedup();
+            let mut first = stored.err().map(RuntimeError::from);
+            for view in views {
+                if let Err(e) = shared.store.remove(&client, &view) {
+                    first = first.or(Some(RuntimeError::Store(Box::new(e))));
+                }
             }
-            Ok(())
+            first.map_or(Ok(()), Err)
         })
         .await
     }
 
-    /// Lets go now of what expired (the stepping task does so after each
-    /// step and each poll of the database): releases the holds of dropped
-    /// subscriptions, drops expired holds with their CVRs, evicts views no
-    /// one holds.
+    /// Lets go now of what expired (the engine does so after each step and
+    /// every [`expire_every`](LiveBuilder::expire_every)): releases the
+    /// holds of dropped subscriptions, drops expired holds with their CVRs,
+    /// evicts views no one holds.
     pub async fn expire(&self) -> Expired {
         let shared = self.shared.clone();
         blocking(move || {
@@ -437,16 +494,23 @@ impl<C: Connection> Live<C> {
 
     /// How many commits were stepped since the start.
     pub fn commits(&self) -> u64 {
-        lock(&self.shared).commits
+        self.status.commits.load(Ordering::Relaxed)
     }
 
     /// The last error the stepping task met (it retries), if any.
     pub fn last_error(&self) -> Option<String> {
-        lock(&self.shared).last_error.clone()
+        self.status.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Why the engine stopped (a step failed), if it did.
+    pub fn stopped(&self) -> Option<String> {
+        lock(&self.shared).stopped.clone()
     }
 
     /// Runs `f` with the engine (to read views, their states and records).
-    /// Waits for a step in progress to end: keep `f` short.
+    /// It blocks the calling thread until a step in progress ends: from
+    /// async code, call it inside `tokio::task::spawn_blocking`, or only
+    /// where a short wait is acceptable (tests, diagnostics).
     pub fn with_engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
         f(&lock(&self.shared).engine)
     }
@@ -455,6 +519,7 @@ impl<C: Connection> Live<C> {
 impl<C: Connection> Drop for Live<C> {
     fn drop(&mut self) {
         self.driver.abort();
+        self.expirer.abort();
     }
 }
 
@@ -467,10 +532,12 @@ impl Shared {
         // once it is: a refused subscription leaves no hold behind.
         let view = self.engine.register(&request.query, request.params)?;
         let opened = self.open(&client, &view, request.applied);
-        if opened.is_ok() {
-            self.engine.hold(&client, &view, request.lifetime, self.clock.now())?;
-        }
+        let held = match &opened {
+            Ok(_) => self.engine.hold(&client, &view, request.lifetime, self.clock.now()),
+            Err(_) => Ok(()),
+        };
         self.engine.unregister(&view)?;
+        held?;
         Ok(Subscription { view, rx: opened? })
     }
 
@@ -505,7 +572,7 @@ impl Shared {
         // after the ones already stepped.
         let version = commit.version.max(self.engine.version().next());
         let diffs = self.engine.step(version, &commit.batches)?;
-        self.commits += 1;
+        self.status.commits.fetch_add(1, Ordering::Relaxed);
         let at = self.clock.now();
         let mut released = Vec::new();
         for diff in diffs {
@@ -556,12 +623,19 @@ impl Shared {
     }
 
     /// Drops expired holds (with their CVRs) and evicts views no one holds.
+    /// A CVR written after the hold's release was written by another engine
+    /// sharing the store (the client moved there): it is not dropped.
     fn expire(&mut self) -> Expired {
         let expired = self.engine.expire(self.clock.now());
-        for (client, view) in &expired.dropped {
-            if let Err(e) = self.store.remove(client, view) {
-                tracing::warn!(error = %e, %client, %view, "ssp: an expired CVR could not be dropped");
-                self.last_error = Some(e.to_string());
+        for d in &expired.dropped {
+            let dropped = match self.store.summary(&d.client, &d.view) {
+                Ok(Some(summary)) if summary.last_seen <= d.released => self.store.remove(&d.client, &d.view).map(drop),
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = dropped {
+                tracing::warn!(error = %e, client = %d.client, view = %d.view, "ssp: an expired CVR could not be dropped");
+                self.status.note(&e);
             }
         }
         expired

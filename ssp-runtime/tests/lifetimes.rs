@@ -10,10 +10,15 @@ use std::time::Duration;
 use ssp_core::{ChangeBatch, Record, RecordId, Value, Version, ZSet};
 use ssp_cvr::{ClientId, Cvr, Timestamp, ViewId};
 use ssp_planner::{Params, Schema, interpret_records, parse, plan};
-use ssp_runtime::{Engine, Lifetime, RuntimeError, Ttls};
+use ssp_runtime::{Engine, Expired, Lifetime, RuntimeError, Ttls};
 
 const QUERY: &str = "SELECT * FROM issue WHERE open = true ORDER BY votes DESC LIMIT 3";
 const SECOND: u64 = 1_000;
+
+/// The holds that expired, as client and view.
+fn dropped(expired: &Expired) -> Vec<(ClientId, ViewId)> {
+    expired.dropped.iter().map(|d| (d.client.clone(), d.view.clone())).collect()
+}
 
 fn at(millis: u64) -> Timestamp {
     Timestamp(millis)
@@ -68,7 +73,7 @@ fn each_lifetime_keeps_its_view_for_its_ttl_after_release() {
                 }
                 let expired = engine.expire(at(1_000 * SECOND + ttl));
                 assert_eq!(expired.evicted, std::slice::from_ref(&view), "{lifetime:?}: at its TTL");
-                assert_eq!(expired.dropped, [(c.clone(), view.clone())], "{lifetime:?}: the hold is dropped");
+                assert_eq!(dropped(&expired), [(c.clone(), view.clone())], "{lifetime:?}: the hold is dropped");
                 assert!(engine.view(&view).is_none());
                 // Nothing names it any more: it is unknown, not evicted.
                 assert!(!engine.is_evicted(&view));
@@ -102,6 +107,7 @@ fn the_ttl_clock_stops_while_the_client_is_disconnected() {
     assert!(expired.dropped.is_empty(), "its clock stopped with 20 s left");
     assert!(engine.is_evicted(&view));
     assert!(matches!(engine.catch_up(&view, None), Err(RuntimeError::Evicted { .. })));
+    assert!(matches!(engine.catch_up_full(&view, None), Err(RuntimeError::Evicted { .. })));
     let by_id = engine.hold(&c, &view, Lifetime::Navigational, at(20 * SECOND));
     assert!(matches!(by_id, Err(RuntimeError::Evicted { .. })), "{by_id:?}");
     // An hour later it is still the client's.
@@ -109,7 +115,7 @@ fn the_ttl_clock_stops_while_the_client_is_disconnected() {
     // It comes back: 20 s of connected time later the hold expires.
     engine.connect(&c, at(3_600 * SECOND));
     assert!(engine.expire(at(3_620 * SECOND - 1)).dropped.is_empty());
-    assert_eq!(engine.expire(at(3_620 * SECOND)).dropped, [(c.clone(), view.clone())]);
+    assert_eq!(dropped(&engine.expire(at(3_620 * SECOND))), [(c.clone(), view.clone())]);
     assert!(!engine.is_evicted(&view), "no one holds it: forgotten");
 }
 
@@ -127,7 +133,7 @@ fn an_evicted_view_is_rebuilt_on_demand_and_its_client_catches_up_minimally() {
     engine.disconnect(&b, at(SECOND));
     let expired = engine.expire(at(2 * SECOND));
     assert_eq!(expired.evicted.len(), 2, "both evicted while their clients are away");
-    assert_eq!(expired.dropped, [(b.clone(), other.clone())], "an ephemeral hold expires at once");
+    assert_eq!(dropped(&expired), [(b.clone(), other.clone())], "an ephemeral hold expires at once");
     assert!(engine.views().next().is_none(), "their state is freed");
 
     // Writes go on while the view is evicted: one issue enters the top 3,
@@ -167,13 +173,13 @@ fn a_view_stays_while_anyone_holds_it() {
     engine.release(&a, &view, at(0)).expect("held");
     let expired = engine.expire(at(SECOND));
     assert!(expired.evicted.is_empty(), "b still has it open");
-    assert_eq!(expired.dropped, [(a.clone(), view.clone())], "a's ephemeral hold expired");
+    assert_eq!(dropped(&expired), [(a.clone(), view.clone())], "a's ephemeral hold expired");
     engine.release(&b, &view, at(SECOND)).expect("held");
     // A registration holds it whatever the TTLs.
     engine.register(QUERY, Params::new()).expect("a registration");
     let expired = engine.expire(at(2 * SECOND));
     assert!(expired.evicted.is_empty());
-    assert_eq!(expired.dropped, [(b.clone(), view.clone())], "b's too");
+    assert_eq!(dropped(&expired), [(b.clone(), view.clone())], "b's too");
     assert!(!engine.unregister(&view).expect("registered"), "dropped with its last hold");
     assert!(matches!(engine.unregister(&view), Err(RuntimeError::UnknownView { .. })));
     // Releasing what one does not hold is an error.
@@ -192,7 +198,39 @@ fn a_client_gone_too_long_is_forgotten_but_for_its_permanent_holds() {
     assert_eq!(expired.evicted, std::slice::from_ref(&lost), "evicted, the permanent view stays");
     assert!(expired.dropped.is_empty(), "both still the client's");
     let expired = engine.expire(at(3_600 * SECOND));
-    assert_eq!(expired.dropped, [(c.clone(), lost.clone())], "an hour away: forgotten");
+    assert_eq!(dropped(&expired), [(c.clone(), lost.clone())], "an hour away: forgotten");
     assert!(engine.view(&kept).is_some());
     assert!(!engine.is_evicted(&lost));
+}
+
+#[test]
+fn a_hold_counts_its_subscriptions_and_takes_the_lifetime_of_the_open_ones() {
+    let mut engine = engine();
+    let c = ClientId::new("c");
+    // Two subscriptions of one view: released once, it is still open.
+    let view = engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(0)).expect("a view");
+    engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(0)).expect("the same view");
+    engine.release(&c, &view, at(0)).expect("held");
+    let expired = engine.expire(at(SECOND));
+    assert!(expired.dropped.is_empty() && expired.evicted.is_empty(), "one subscription still open");
+    engine.release(&c, &view, at(SECOND)).expect("held");
+    assert!(matches!(engine.release(&c, &view, at(SECOND)), Err(RuntimeError::NotHeld { .. })), "released twice");
+    assert_eq!(dropped(&engine.expire(at(SECOND))), [(c.clone(), view.clone())]);
+
+    // Held permanently, released, then taken again as ephemeral: the new
+    // subscription's lifetime, not the longest ever.
+    let view = engine.subscribe(&c, QUERY, Params::new(), Lifetime::Permanent, at(2 * SECOND)).expect("a view");
+    engine.release(&c, &view, at(2 * SECOND)).expect("held");
+    engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(3 * SECOND)).expect("the same view");
+    engine.release(&c, &view, at(3 * SECOND)).expect("held");
+    let expired = engine.expire(at(3 * SECOND));
+    assert_eq!(expired.evicted, std::slice::from_ref(&view), "ephemeral now");
+    assert_eq!(expired.dropped[0].released, at(3 * SECOND), "released at the last release");
+    // While open, a longer lifetime wins.
+    let view = engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(4 * SECOND)).expect("a view");
+    engine.subscribe(&c, QUERY, Params::new(), Lifetime::Preload, at(4 * SECOND)).expect("the same view");
+    engine.release(&c, &view, at(4 * SECOND)).expect("held");
+    engine.release(&c, &view, at(4 * SECOND)).expect("held");
+    assert!(engine.expire(at(4 * SECOND + 299 * SECOND)).evicted.is_empty(), "preload: 5 min");
+    assert_eq!(engine.expire(at(4 * SECOND + 300 * SECOND)).evicted, std::slice::from_ref(&view));
 }

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use ssp_core::{RecordId, Value, ZSet};
 use ssp_cvr::CvrStore;
 use ssp_cvr::{ClientId, Cvr, MemoryStore};
-use ssp_runtime::{Live, ManualClock, Request, RuntimeError, Subscription, Update};
+use ssp_runtime::{Lifetime, Live, ManualClock, Request, RuntimeError, Subscription, Update};
 use ssp_surreal::{SourceOptions, from_surreal};
 use surrealdb::Surreal;
 use surrealdb::engine::local::{Db, Mem};
@@ -344,4 +344,43 @@ async fn views_live_their_ttl_and_are_rebuilt_for_a_returning_client() {
     back.take(&catch_up);
     back.settle(&db).await;
     assert!(live.last_error().is_none(), "{:?}", live.last_error());
+}
+
+/// With no writes at all, the engine still lets go of what expired: a
+/// dropped subscription's view is evicted once its TTL runs out; a
+/// forgotten client's records are dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_expire_on_a_quiet_database_and_forgotten_clients_leave_nothing() {
+    let db = db().await;
+    let clock = ManualClock::default();
+    let store = Arc::new(MemoryStore::new());
+    let live = Live::builder(db.clone())
+        .tables(["issue", "person"])
+        .store(store.clone())
+        .clock(clock.clone())
+        .expire_every(Duration::from_millis(10))
+        .source_options(options())
+        .start()
+        .await
+        .expect("the engine");
+    let (quiet, gone) = (ClientId::new("quiet"), ClientId::new("gone"));
+    let request = Request::new(QUERIES[1]).lifetime(Lifetime::Ephemeral);
+    let mut sub = live.subscribe(quiet.clone(), request).await.expect("a subscription");
+    sub.next().await.expect("the first diff");
+    let view = sub.view().clone();
+    let mut other = live.subscribe(gone.clone(), QUERIES[2]).await.expect("a subscription");
+    other.next().await.expect("the first diff");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    // Dropped: released and, ephemeral, evicted by the engine itself.
+    drop(sub);
+    while live.with_engine(|e| e.view(&view).is_some()) {
+        assert!(tokio::time::Instant::now() < deadline, "never evicted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(store.load(&quiet, &view).expect("a store").is_none(), "the expired hold's record is dropped");
+    assert_eq!(store.views(&gone).expect("a store").len(), 1);
+    live.forget(gone.clone()).await.expect("forgotten");
+    assert!(store.views(&gone).expect("a store").is_empty(), "a forgotten client's records are dropped");
+    assert!(other.next().await.is_none(), "its subscriptions end");
+    assert!(live.last_error().is_none() && live.stopped().is_none());
 }

@@ -176,6 +176,11 @@ impl TopK {
         TopK { input, window: Vec::new(), last: None, full: false }
     }
 
+    /// The window: the output rows in order, with the positions each fills.
+    pub(crate) fn window(&self) -> &[(Value, ZWeight)] {
+        &self.window
+    }
+
     /// The rows of the window (for memory accounting).
     pub(crate) fn window_len(&self) -> usize {
         self.window.len()
