@@ -50,7 +50,8 @@ pub use ssp_surreal;
 #[cfg(feature = "proptest")]
 pub mod testing;
 
-/// The README's examples, compiled and run as doctests so that they stay true.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests so that they stay true
+/// (with features `runtime` and `surreal`, which the live-query one needs).
+#[cfg(all(doctest, feature = "runtime", feature = "surreal"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -313,8 +313,10 @@ impl Circuit {
     }
 
     /// [`step`](Self::step) that gives up when `stop` says so: `stop` is
-    /// asked before each operator runs (an operator, once started, runs to
-    /// its end), and when it answers `true` the step ends with `None`.
+    /// asked before each operator that keeps state (joins, groups, top-k,
+    /// distinct, reachability: those whose work a change can multiply) runs;
+    /// an operator, once started, runs to its end. When it answers `true`
+    /// the step ends with `None`.
     ///
     /// A step that gave up leaves the circuit's state part-way through the
     /// version: drop the circuit and build a new one (a rehydration) once the
@@ -324,16 +326,17 @@ impl Circuit {
     ///
     /// ```
     /// # use ssp_core::{ChangeBatch, Record, RecordId, Value, Version};
-    /// # use ssp_ops::{Circuit, Delta, PlanBuilder, Tables};
+    /// # use ssp_ops::{Circuit, Delta, Direction, Expr, PlanBuilder, Tables};
     /// let mut b = PlanBuilder::new();
     /// let issues = b.source("issue");
-    /// let plan = b.build(issues)?;
+    /// let top = b.top_k(issues, vec![(Expr::field("votes"), Direction::Desc)], 10, 0);
+    /// let plan = b.build(top)?;
     /// let mut tables = Tables::new();
     /// let (mut circuit, _) = Circuit::new(plan, &mut tables);
     /// let mut batch = ChangeBatch::new("issue", Version(1));
     /// batch.insert(Record::new(RecordId::new("issue", 1), Version(1), Value::from(1)))?;
     /// let delta = Delta::from_batches([&batch]);
-    /// // Out of time before the first operator: the step gives up.
+    /// // Out of time before the top-k: the step gives up.
     /// assert!(circuit.step_within(&tables, &delta, &|| true).is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -412,7 +415,10 @@ impl Circuit {
                 outs.push(Cow::Owned(ZSet::new()));
                 continue;
             }
-            if stop.is_some_and(|stop| stop()) {
+            // Asked before each operator that keeps state (the ones whose
+            // work a change can multiply); a linear operator's work is that of
+            // its input's change.
+            if !matches!(state, State::Linear) && stop.is_some_and(|stop| stop()) {
                 return None;
             }
             let input = |n: &NodeId| -> &ZSet<Value> { &outs[n.index()] };

@@ -11,7 +11,7 @@ use std::time::Duration;
 ///   more than `ratio` times what a rehydration reads, the view is not
 ///   stepped.
 /// - **During a step**, a time `budget`: a view's step that runs longer
-///   gives up (checked between the circuit's operators, see
+///   gives up (checked before each of the circuit's operators that keeps state, see
 ///   [`Circuit::step_within`](ssp_ops::Circuit::step_within)).
 ///
 /// Either way the view is rehydrated from the tables once they took the

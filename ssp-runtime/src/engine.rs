@@ -1,5 +1,6 @@
 //! [`Engine`]: the views of one worker over one set of base tables.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -191,12 +192,25 @@ fn step_view(
     if breaker.trips(view.circuit.cost(tables, delta), batch_rows) {
         return Ok(Stepped::Tripped { on_time: false });
     }
-    let change = match breaker.budget.and_then(|budget| Instant::now().checked_add(budget)) {
+    let change = match breaker.budget {
         None => view.circuit.step(tables, delta),
-        Some(deadline) => match view.circuit.step_within(tables, delta, &|| Instant::now() >= deadline) {
-            Some(change) => change,
-            None => return Ok(Stepped::Tripped { on_time: true }),
-        },
+        Some(budget) => {
+            // The clock starts at the first operator that keeps state (the
+            // first time the circuit asks): one clock read for most views.
+            let started: Cell<Option<Instant>> = Cell::new(None);
+            let out_of_time = || {
+                let now = Instant::now();
+                let since = started.get().unwrap_or_else(|| {
+                    started.set(Some(now));
+                    now
+                });
+                now.duration_since(since) >= budget
+            };
+            match view.circuit.step_within(tables, delta, &out_of_time) {
+                Some(change) => change,
+                None => return Ok(Stepped::Tripped { on_time: true }),
+            }
+        }
     };
     view.absorb(change, version).map(Stepped::Diff)
 }

@@ -271,23 +271,32 @@ async fn diffs_lost_after_recording_are_sent_again() {
     assert!(back.cvr.summary().holds_same_records(&state));
 }
 
+/// An engine on `clock`, letting go of what expired every `expire_every`.
+async fn on_a_clock(
+    db: &Surreal<Db>,
+    clock: &ManualClock,
+    store: &Arc<MemoryStore>,
+    expire_every: Duration,
+) -> Live<Db> {
+    Live::builder(db.clone())
+        .tables(["issue", "person"])
+        .store(store.clone())
+        .clock(clock.clone())
+        .expire_every(expire_every)
+        .source_options(options())
+        .start()
+        .await
+        .expect("the engine")
+}
+
 /// Lifetimes on a clock the test moves: a dropped subscription keeps its
 /// view for its TTL, then the view is evicted and the client's record
 /// dropped; a client that disconnects has its view evicted, and when it
 /// subscribes again the view is rebuilt and it gets only what it missed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_live_their_ttl_and_are_rebuilt_for_a_returning_client() {
-    let db = db().await;
-    let clock = ManualClock::default();
-    let store = Arc::new(MemoryStore::new());
-    let live = Live::builder(db.clone())
-        .tables(["issue", "person"])
-        .store(store.clone())
-        .clock(clock.clone())
-        .source_options(options())
-        .start()
-        .await
-        .expect("the engine");
+    let (db, clock, store) = (db().await, ManualClock::default(), Arc::new(MemoryStore::new()));
+    let live = on_a_clock(&db, &clock, &store, Duration::from_secs(3_600)).await;
     let query = QUERIES[0];
     let client = ClientId::new("nav");
     let mut sub = live.subscribe(client.clone(), query).await.expect("a subscription");
@@ -351,18 +360,8 @@ async fn views_live_their_ttl_and_are_rebuilt_for_a_returning_client() {
 /// forgotten client's records are dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_expire_on_a_quiet_database_and_forgotten_clients_leave_nothing() {
-    let db = db().await;
-    let clock = ManualClock::default();
-    let store = Arc::new(MemoryStore::new());
-    let live = Live::builder(db.clone())
-        .tables(["issue", "person"])
-        .store(store.clone())
-        .clock(clock.clone())
-        .expire_every(Duration::from_millis(10))
-        .source_options(options())
-        .start()
-        .await
-        .expect("the engine");
+    let (db, clock, store) = (db().await, ManualClock::default(), Arc::new(MemoryStore::new()));
+    let live = on_a_clock(&db, &clock, &store, Duration::from_millis(10)).await;
     let (quiet, gone) = (ClientId::new("quiet"), ClientId::new("gone"));
     let request = Request::new(QUERIES[1]).lifetime(Lifetime::Ephemeral);
     let mut sub = live.subscribe(quiet.clone(), request).await.expect("a subscription");
