@@ -8,6 +8,13 @@
 //!   its diff made. Floor: the same change to a hash map of items and one
 //!   ordered set per category, and the category's first 10 read.
 //! - `runtime_1_of_10000_views`: the same with 10,000 views (10 rows each).
+//! - `runtime_1000_rows_into_1000_views`: a batch of 1,000 updates, one
+//!   item of each category, so that every one of the 1,000 views is
+//!   stepped: with the defaults (each view steps with its own row, on one
+//!   thread), forced onto rayon's pool, and without the restriction to a
+//!   view's own rows (each view filters the 1,000) on one thread and on
+//!   rayon's pool. Floor: the 1,000 updates to the floor's sets, each
+//!   category's first 10 read.
 //! - `runtime_register_10000_views`: registering 10,000 views of that shape
 //!   (one plan, shared indexes) over the 100,000 rows. Floor: building the
 //!   10,000 top-10 lists from the per-category ordered sets.
@@ -19,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use ssp::ssp_runtime::Engine;
+use ssp::ssp_runtime::{Engine, EngineBuilder};
 use ssp::{ChangeBatch, Record, RecordId, Value, Version};
 
 const ROWS: i64 = 100_000;
@@ -35,7 +42,12 @@ fn row(i: i64, categories: i64, round: i64) -> Value {
 
 /// An engine over the table, without views.
 fn table(categories: i64) -> Engine {
-    let mut engine = Engine::default();
+    table_with(Engine::builder(), categories)
+}
+
+/// [`table`] for an engine of `builder`.
+fn table_with(builder: EngineBuilder, categories: i64) -> Engine {
+    let mut engine = builder.build();
     let mut batch = ChangeBatch::new("item", Version(1));
     for i in 0..ROWS {
         batch.insert(Record::new(RecordId::new("item", i), Version(1), row(i, categories, 0))).expect("a row");
@@ -124,6 +136,64 @@ fn changes(c: &mut Criterion) {
     one_change(c, "runtime_1_of_10000_views", 10_000);
 }
 
+fn many_views(c: &mut Criterion) {
+    const CATEGORIES: i64 = 1_000;
+    let mut g = c.benchmark_group("runtime_1000_rows_into_1000_views");
+    let mut floor = Floor::new(CATEGORIES);
+    let mut round = 0i64;
+    g.bench_function("floor", |b| {
+        b.iter(|| {
+            round += 1;
+            let tops: Vec<Vec<i64>> = (0..CATEGORIES)
+                .map(|k| {
+                    let i = k + CATEGORIES * (round % (ROWS / CATEGORIES));
+                    floor.update(i, score(i, round))
+                })
+                .collect();
+            black_box(tops)
+        })
+    });
+    for (name, builder) in [
+        ("ssp_engine", Engine::builder()),
+        ("ssp_engine_rayon_forced", Engine::builder().parallel_above(0).parallel_rows(0)),
+        ("ssp_engine_unrestricted_one_thread", Engine::builder().parallel_above(usize::MAX).restrict_above(usize::MAX)),
+        ("ssp_engine_unrestricted_rayon", Engine::builder().restrict_above(usize::MAX).parallel_rows(0)),
+    ] {
+        let mut engine = table_with(builder, CATEGORIES);
+        for c in 0..CATEGORIES {
+            engine.register(QUERY, [("c".into(), Value::from(c))].into()).expect("a view");
+        }
+        let mut current: BTreeMap<i64, Value> = BTreeMap::new();
+        let (mut version, mut round) = (1u64, 0i64);
+        g.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || {
+                    round += 1;
+                    version += 1;
+                    let mut batch = ChangeBatch::new("item", Version(version));
+                    for k in 0..CATEGORIES {
+                        let i = k + CATEGORIES * (round % (ROWS / CATEGORIES));
+                        let old = current.remove(&i).unwrap_or_else(|| row(i, CATEGORIES, 0));
+                        let new = row(i, CATEGORIES, round);
+                        current.insert(i, new.clone());
+                        let id = RecordId::new("item", i);
+                        let (old, new) = (
+                            Record::new(id.clone(), Version(version - 1), old),
+                            Record::new(id, Version(version), new),
+                        );
+                        batch.update(old, new).expect("a batch");
+                    }
+                    (Version(version), vec![batch])
+                },
+                |(v, batches)| black_box(engine.step(*v, batches).expect("a step")),
+                BatchSize::PerIteration,
+            )
+        });
+        assert_eq!(engine.trips(), 0, "1,000 of 100,000 rows: stepped, not rehydrated");
+    }
+    g.finish();
+}
+
 fn register(c: &mut Criterion) {
     let mut g = c.benchmark_group("runtime_register_10000_views");
     g.sample_size(10);
@@ -153,5 +223,5 @@ fn register(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, changes, register);
+criterion_group!(benches, changes, many_views, register);
 criterion_main!(benches);

@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 use smol_str::SmolStr;
 use std::hash::BuildHasher;
 
-use ssp_core::{FieldPath, FixedHasher, Value};
+use ssp_core::{FieldPath, FixedHasher, Value, ZSet};
 use ssp_cvr::ViewId;
 use ssp_ops::Delta;
 
@@ -20,6 +20,14 @@ use ssp_ops::Delta;
 /// value (before or after the change); ten thousand views of one shape
 /// with different parameters cost a hash lookup per changed row, not ten
 /// thousand steps. Other views are stepped on any change of their tables.
+/// The views a change reached, with the rows that reached each.
+pub(crate) struct Reached {
+    /// Sorted by id: each view, and the group of rows it was reached by.
+    pub(crate) views: Vec<(ViewId, Option<usize>)>,
+    /// The table and rows of each group.
+    pub(crate) groups: Vec<(SmolStr, ZSet<Value>)>,
+}
+
 /// The views filed under one value.
 type Filed = SmallVec<[ViewId; 1]>;
 
@@ -82,25 +90,57 @@ impl Routes {
         }
     }
 
-    /// The views a change can reach, sorted, each once.
-    pub(crate) fn reached(&self, delta: &Delta) -> Vec<ViewId> {
-        let mut out = Vec::new();
-        for (table, views) in &self.any {
+    /// The views a change can reach, sorted, each once; each with the rows
+    /// of the one table it is filed under by a value, when that is how the
+    /// change reached it and the table's change has more than
+    /// `restrict_above` rows (a view reached any other way, or through two
+    /// slots, gets `None`: all of the change).
+    ///
+    /// The rows are grouped by slot and value once, so that a batch of many
+    /// rows reaching many views costs a look-up per row, and each view can
+    /// be stepped with only its own rows: its filter admits no other.
+    pub(crate) fn reached(&self, delta: &Delta, restrict_above: usize) -> Reached {
+        let mut views: Vec<(ViewId, Option<usize>)> = Vec::new();
+        let mut groups: Vec<(SmolStr, ZSet<Value>)> = Vec::new();
+        for (table, filed) in &self.any {
             if delta.table(table).is_some() {
-                out.extend(views.iter().cloned());
+                views.extend(filed.iter().map(|v| (v.clone(), None)));
             }
         }
         for ((table, field), by_value) in &self.keyed {
             let Some(rows) = delta.table(table) else { continue };
-            for (row, _) in rows.iter() {
-                if let Some(views) = by_value.get(&hash(&row.pick(field))) {
-                    out.extend(views.iter().cloned());
+            if rows.len() <= restrict_above {
+                // A small change: the views step with all of it.
+                for (row, _) in rows.iter() {
+                    if let Some(filed) = by_value.get(&hash(&row.pick(field))) {
+                        views.extend(filed.iter().map(|v| (v.clone(), None)));
+                    }
                 }
+                continue;
+            }
+            let mut group_of: HashMap<u64, usize, FixedHasher> = HashMap::default();
+            for (row, w) in rows.iter() {
+                let key = hash(&row.pick(field));
+                let Some(filed) = by_value.get(&key) else { continue };
+                let at = *group_of.entry(key).or_insert_with(|| {
+                    groups.push((table.clone(), ZSet::new()));
+                    views.extend(filed.iter().map(|v| (v.clone(), Some(groups.len() - 1))));
+                    groups.len() - 1
+                });
+                groups[at].1.update(row.clone(), w);
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        views.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // A view reached twice (two slots, or a slot and any change of a
+        // table) steps with all of the change.
+        views.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 = None;
+            }
+            same
+        });
+        Reached { views, groups }
     }
 }
 

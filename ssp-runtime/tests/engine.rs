@@ -184,10 +184,11 @@ proptest! {
         steps in streams(),
     ) {
         let breaker = Breaker::NEVER.budget(Some(Duration::ZERO));
-        check(&queries, &holders, &away, &steps, Engine::builder().breaker(breaker).parallel_above(0))?;
+        check(&queries, &holders, &away, &steps, Engine::builder().breaker(breaker).parallel_above(0).parallel_rows(0).restrict_above(0))?;
     }
 
-    /// Stepped in parallel, never tripping.
+    /// Stepped in parallel, never tripping, each view reached through the
+    /// predicate index with only its own rows.
     #[test]
     fn views_stepped_in_parallel_equal_the_reference_too(
         queries in prop::collection::vec((query().prop_map(|q| q.build()), 0i64..3), 1..4),
@@ -195,7 +196,8 @@ proptest! {
         away in prop::collection::vec((0usize..8, 0usize..8, 0usize..8), 0..3),
         steps in streams(),
     ) {
-        check(&queries, &holders, &away, &steps, Engine::builder().breaker(Breaker::NEVER).parallel_above(0))?;
+        let engine = Engine::builder().breaker(Breaker::NEVER).parallel_above(0).parallel_rows(0).restrict_above(0);
+        check(&queries, &holders, &away, &steps, engine)?;
     }
 }
 
@@ -372,6 +374,23 @@ fn a_change_steps_only_the_views_it_can_reach() {
     batch.insert(ssp_core::Record::new(RecordId::new("t2", 50), Version(3), row)).expect("a batch");
     engine.step(Version(3), &[batch]).expect("a step");
     assert_eq!(engine.view_steps() - before, 1, "only the view without a key");
+
+    // A batch of 40 rows over 20 values of k: each view of those values is
+    // stepped with its own rows only, and each equals the reference.
+    let mut batch = ChangeBatch::new("t2", Version(4));
+    for i in 100..140 {
+        let row: Value = format!("{{ id: t2:{i}, k: {}, n: {i} }}", i % 20).parse().expect("a row");
+        batch.insert(ssp_core::Record::new(RecordId::new("t2", i), Version(4), row)).expect("a batch");
+    }
+    let before = engine.view_steps();
+    engine.step(Version(4), &[batch]).expect("a step");
+    assert_eq!(engine.view_steps() - before, 21, "the views of k in 0..20 and the one without a key");
+    for (p, view) in views.iter().enumerate() {
+        let select = ssp_planner::parse("SELECT * FROM t2 WHERE k = $p ORDER BY n LIMIT 5").expect("a query");
+        let want = expected(&select, &params(p as i64), engine.tables());
+        let got: ZSet<Value> = engine.view(view).expect("a view").records().map(|r| (r.value, 1)).collect();
+        assert_eq!(got, want, "k = {p}");
+    }
 }
 
 /// A view of more records than its small form holds (the engine keeps a
