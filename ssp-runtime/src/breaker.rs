@@ -71,8 +71,12 @@ impl Breaker {
         self
     }
 
-    /// Whether a step of `cost` for a change of `batch_rows` rows trips.
-    pub(crate) fn trips(&self, cost: ssp_ops::Cost, batch_rows: usize) -> bool {
-        batch_rows >= self.min_batch && cost.step_rows as f64 > self.ratio * cost.rehydrate_rows as f64
+    /// Whether a step for a change of `batch_rows` rows trips, with the
+    /// step's cost estimated only for a change big enough to trip.
+    pub(crate) fn trips(&self, cost: impl FnOnce() -> ssp_ops::Cost, batch_rows: usize) -> bool {
+        batch_rows >= self.min_batch && {
+            let cost = cost();
+            cost.step_rows as f64 > self.ratio * cost.rehydrate_rows as f64
+        }
     }
 }

@@ -214,7 +214,7 @@ fn step_view(
 ) -> Result<Stepped, RuntimeError> {
     // Explicit parent: on rayon's threads the step's span is not current.
     let _span = tracing::trace_span!(parent: parent, "ssp.view", view = %view.id).entered();
-    if breaker.trips(view.circuit.cost(tables, delta), batch_rows) {
+    if breaker.trips(|| view.circuit.cost(tables, delta), batch_rows) {
         return Ok(Stepped::Tripped { on_time: false });
     }
     let change = match breaker.budget {
