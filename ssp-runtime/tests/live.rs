@@ -163,9 +163,11 @@ async fn clients_hold_what_surrealdb_answers_and_catch_up_minimally() {
                 ),
             };
             write(&db, &sql).await;
-        }
-        for c in clients.iter_mut() {
-            c.settle(&db).await;
+            // After every commit, each client (built only from its diffs)
+            // comes to what SurrealDB answers for its query.
+            for c in clients.iter_mut() {
+                c.settle(&db).await;
+            }
         }
         // Each client's record is the view's state.
         for c in &clients {
