@@ -439,6 +439,11 @@ impl Engine {
     fn evict(&mut self, view: &ViewId) {
         if let Some(gone) = self.views.remove(view) {
             self.routes.remove(view, gone.circuit.route_keys());
+            // The shape's plans go with its last view (the text is shared
+            // by the shape's views and the map's key).
+            if Arc::strong_count(&gone.text) == 2 {
+                self.shapes.remove(&gone.text);
+            }
         }
     }
 
@@ -487,8 +492,7 @@ impl Engine {
             Some((shared, _)) => shared.clone(),
             None => text.into(),
         };
-        let shapes = self.shapes.entry(text.clone()).or_default();
-        for lowered in shapes.iter() {
+        for lowered in self.shapes.get(&text).into_iter().flatten() {
             if let Ok(slots) = lowered.bind(params) {
                 return Ok((lowered.clone(), slots, text));
             }
@@ -501,7 +505,8 @@ impl Engine {
         let planned = plan(select, &self.schema, params).map_err(failed)?;
         let lowered = Arc::new(planned.lowered);
         let slots = lowered.bind(params).map_err(failed)?;
-        shapes.push(lowered.clone());
+        // Kept only once planned: a query that fails to plan leaves nothing.
+        self.shapes.entry(text.clone()).or_default().push(lowered.clone());
         Ok((lowered, slots, text))
     }
 
@@ -697,7 +702,8 @@ impl Engine {
         &self.tables
     }
 
-    /// How many lowered plans serve the registered views' shapes.
+    /// How many lowered plans serve the shapes of the views in memory (a
+    /// shape's plans are dropped with its last view).
     pub fn plans(&self) -> usize {
         self.shapes.values().map(Vec::len).sum()
     }

@@ -214,6 +214,7 @@ fn bad_input_is_a_typed_error() {
     let n = BTreeMap::from([("n".into(), Value::from("ten"))]);
     let wrong = engine.register("SELECT * FROM t2 ORDER BY k LIMIT $n", n);
     assert!(matches!(wrong, Err(RuntimeError::Plan { .. })), "{:?}", wrong.err());
+    assert_eq!(engine.plans(), 0, "a query that fails to plan leaves nothing");
     let view = ViewId::new("view_0");
     assert!(matches!(engine.catch_up(&view, None), Err(RuntimeError::UnknownView { .. })));
     assert!(matches!(engine.unregister(&view), Err(RuntimeError::UnknownView { .. })));

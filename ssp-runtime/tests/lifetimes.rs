@@ -131,8 +131,10 @@ fn an_evicted_view_is_rebuilt_on_demand_and_its_client_catches_up_minimally() {
     let other = other.expect("a view");
     engine.disconnect(&a, at(SECOND));
     engine.disconnect(&b, at(SECOND));
+    assert_eq!(engine.plans(), 2);
     let expired = engine.expire(at(2 * SECOND));
     assert_eq!(expired.evicted.len(), 2, "both evicted while their clients are away");
+    assert_eq!(engine.plans(), 0, "their shapes' plans go with them");
     assert_eq!(dropped(&expired), [(b.clone(), other.clone())], "an ephemeral hold expires at once");
     assert!(engine.views().next().is_none(), "their state is freed");
 
