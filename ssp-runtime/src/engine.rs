@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use ssp_core::{ChangeBatch, Value, Version};
-use ssp_cvr::{ClientId, Cvr, Timestamp, ViewDiff, ViewId, content_version};
+use ssp_cvr::{ClientId, Cvr, Timestamp, ViewDiff, ViewId, ViewState, content_version};
 use ssp_ops::{Circuit, Delta, Tables};
 use ssp_planner::ast::Select;
 use ssp_planner::{Lowered, Params, Schema, parse, plan};
@@ -653,11 +653,14 @@ impl Engine {
         let v = self.resident(view)?;
         let mut diff = v.everything(self.version);
         if let Some(cvr) = held {
-            let shown: std::collections::HashSet<&ssp_core::RecordId> = v.iter().map(|(id, _, _)| id).collect();
-            for (id, _) in cvr.iter() {
-                if !shown.contains(id) {
-                    diff.remove(id.clone());
-                }
+            // What the view shows is what the diff upserts, sorted by id.
+            let gone: Vec<ssp_core::RecordId> = cvr
+                .iter()
+                .filter(|(id, _)| diff.upserts.binary_search_by(|r| r.id.cmp(id)).is_err())
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in gone {
+                diff.remove(id);
             }
         }
         Ok(diff)
@@ -672,11 +675,12 @@ impl Engine {
         let Some(cvr) = held else { return Ok(v.everything(self.version)) };
         // A view is not stepped by changes that cannot reach it: its state is
         // current at the engine's version.
-        let mut state = v.state();
-        state.advance_to(self.version);
-        let diff = cvr.reconnect(&state).map_err(Box::new)?;
+        // What the view shows, read once (a window's versions are computed).
         let shown: HashMap<&ssp_core::RecordId, (Version, &Value)> =
             v.iter().map(|(id, version, row)| (id, (version, row))).collect();
+        let mut state = ViewState::from_records(v.version, shown.iter().map(|(id, (at, _))| ((*id).clone(), *at)));
+        state.advance_to(self.version);
+        let diff = cvr.reconnect(&state).map_err(Box::new)?;
         Ok(diff
             .into_view_diff(|id, version| shown.get(id).filter(|(at, _)| *at == version).map(|(_, row)| (*row).clone()))
             .map_err(Box::new)?)

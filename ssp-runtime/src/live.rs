@@ -245,8 +245,7 @@ async fn drive<C: Connection>(mut source: Source<C>, state: Arc<Mutex<Shared>>) 
             for commit in commits {
                 shared.step(commit)?;
             }
-            shared.sweep();
-            shared.expire();
+            shared.tidy();
             Ok::<(), RuntimeError>(())
         })
         .await;
@@ -277,8 +276,7 @@ async fn tick(shared: std::sync::Weak<Mutex<Shared>>, every: Duration) {
         let swept = tokio::task::spawn_blocking(move || {
             let mut shared = lock(&shared);
             if shared.stopped.is_none() {
-                shared.sweep();
-                shared.expire();
+                shared.tidy();
             }
         })
         .await;
@@ -483,13 +481,7 @@ impl<C: Connection> Live<C> {
     /// evicts views no one holds.
     pub async fn expire(&self) -> Expired {
         let shared = self.shared.clone();
-        blocking(move || {
-            let mut shared = lock(&shared);
-            shared.sweep();
-            Ok(shared.expire())
-        })
-        .await
-        .unwrap_or_default()
+        blocking(move || Ok(lock(&shared).tidy())).await.unwrap_or_default()
     }
 
     /// How many commits were stepped since the start.
@@ -601,6 +593,13 @@ impl Shared {
             subs.retain(|s| &s.client != client);
         }
         self.subscribers.retain(|_, subs| !subs.is_empty());
+    }
+
+    /// Releases the holds of dropped subscriptions, then lets go of what
+    /// expired.
+    fn tidy(&mut self) -> Expired {
+        self.sweep();
+        self.expire()
     }
 
     /// Releases the holds of subscriptions that were dropped.

@@ -238,9 +238,10 @@ impl View {
 
     /// What the view shows now, as the circuit's integrated output.
     pub(crate) fn output(&self) -> ZSet<Value> {
-        match &self.rows {
-            Some(rows) => (**rows).clone(),
-            None => self.iter().map(|(_, _, row)| (row.clone(), 1)).collect(),
+        match (&self.rows, self.circuit.output_window()) {
+            (Some(rows), _) => (**rows).clone(),
+            (None, Some(window)) if matches!(self.records, Shown::Window) => window.iter().cloned().collect(),
+            (None, _) => self.iter().map(|(_, _, row)| (row.clone(), 1)).collect(),
         }
     }
 
