@@ -323,3 +323,26 @@ fn a_step_that_gives_up_is_replaced_by_a_rebuilt_circuit() {
         }
     }
 }
+
+/// Known bug, found by the oracle on 2026-11-25 (seed `e71156ae…`, kept out
+/// of `proptest-regressions/oracle.txt` while it fails): a Z-set keys rows by
+/// value equality, which holds across number kinds (`-3.0 == -3dec`), so two
+/// removals of rows that differ only in a number's kind merge into one entry
+/// of weight -2 carrying one of the kinds; a sum, which is kind-exact, then
+/// removes the wrong kind and keeps a decimal that is gone. It shows when the
+/// sum's floats cannot be a decimal (9.2e234): otherwise the wrong kind still
+/// compares equal. The fix is at the Z-set's depth (kind-exact keys for
+/// rows), not in the aggregate. Run with `--ignored`.
+#[test]
+#[ignore = "known bug: Z-set keys merge rows equal across number kinds; a sum then keeps the wrong kind"]
+fn removals_of_rows_equal_across_number_kinds_keep_a_sum_kind_exact() {
+    let mut b = PlanBuilder::new();
+    let t = b.source("t");
+    let k = b.map(t, Expr::Object(vec![("k".into(), Expr::field("n"))]));
+    let sum = b.aggregate(k, vec![], vec![("a".into(), AggFn::Sum(Expr::field("k")))]);
+    let mut h = Harness::new(b.build(sum).expect("valid plan"));
+    h.step(&[("t", 0, None, Some("{ n: -3.0f }"))]);
+    h.step(&[("t", 2, None, Some("{ n: -3dec }"))]);
+    // Harness::step checks the view against the reference after the step.
+    h.step(&[("t", 0, Some("{ n: -3.0f }"), Some("{ n: 9.2e234f }")), ("t", 2, Some("{ n: -3dec }"), None)]);
+}
