@@ -5,7 +5,7 @@ use smol_str::SmolStr;
 use crate::algebra::ZWeight;
 use crate::error::BatchError;
 use crate::record::{Record, Version};
-use crate::zset::ZSet;
+use crate::zset::{Element, ZSet};
 
 /// The changes that one version (one commit) made to one table, as weighted
 /// records: an insert is `+new`, a delete is `-old`, an update is `-old +new`.
@@ -109,20 +109,28 @@ impl ChangeBatch {
 /// Sorts `updates` and merges equal elements, adding their weights and dropping
 /// zeros: the list form of a [`ZSet`], in element order.
 ///
+/// Elements merge when they are one element of a Z-set ([`Element::same`]):
+/// of values equal across number kinds (`1` and `1.0f`), which sort as equal,
+/// each kind is kept, in the order of their first update.
+///
 /// ```
 /// let mut v = vec![("b", 1), ("a", 2), ("b", -1), ("a", 1)];
 /// ssp_core::consolidate(&mut v);
 /// assert_eq!(v, [("a", 3)]);
 /// ```
-pub fn consolidate<K: Ord>(updates: &mut Vec<(K, ZWeight)>) {
+pub fn consolidate<K: Ord + Element>(updates: &mut Vec<(K, ZWeight)>) {
     updates.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out: Vec<(K, ZWeight)> = Vec::with_capacity(updates.len());
+    // Where the run of elements equal (by `Ord`) to the last one starts.
+    let mut run = 0;
     for (k, w) in updates.drain(..) {
-        if let Some(last) = out.last_mut()
-            && last.0 == k
-        {
-            last.1 = last.1.wrapping_add(w);
-            continue;
+        if out.last().is_some_and(|(last, _)| *last == k) {
+            if let Some(same) = out[run..].iter_mut().find(|(e, _)| e.same(&k)) {
+                same.1 = same.1.wrapping_add(w);
+                continue;
+            }
+        } else {
+            run = out.len();
         }
         out.push((k, w));
     }

@@ -7,7 +7,7 @@ use hashbrown::HashMap;
 use hashbrown::hash_map::Entry;
 
 use crate::algebra::{Abelian, Monoid, ZWeight};
-use crate::zset::{FixedHasher, ZSet};
+use crate::zset::{Element, FixedHasher, ZSet};
 
 /// A Z-set of `(key, value)` pairs, indexed by key: for each key, the Z-set of
 /// its values. Keys whose Z-set becomes empty are removed.
@@ -68,7 +68,7 @@ impl<K, V> IndexedZSet<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V: Hash + Eq> IndexedZSet<K, V> {
+impl<K: Hash + Eq, V: Element> IndexedZSet<K, V> {
     /// The Z-set of `key`'s values, if it has any.
     pub fn get<Q>(&self, key: &Q) -> Option<&ZSet<V>>
     where
@@ -96,7 +96,7 @@ impl<K: Hash + Eq, V: Hash + Eq> IndexedZSet<K, V> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V: Hash + Eq + Clone> IndexedZSet<K, V> {
+impl<K: Hash + Eq + Clone, V: Element + Clone> IndexedZSet<K, V> {
     /// `self = self + other`.
     pub fn plus(&mut self, other: &Self) {
         for (k, v, w) in other.updates() {
@@ -105,7 +105,7 @@ impl<K: Hash + Eq + Clone, V: Hash + Eq + Clone> IndexedZSet<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V: Hash + Eq> FromIterator<(K, V, ZWeight)> for IndexedZSet<K, V> {
+impl<K: Hash + Eq, V: Element> FromIterator<(K, V, ZWeight)> for IndexedZSet<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V, ZWeight)>>(iter: I) -> Self {
         let mut out = IndexedZSet::new();
         for (k, v, w) in iter {
@@ -115,13 +115,13 @@ impl<K: Hash + Eq, V: Hash + Eq> FromIterator<(K, V, ZWeight)> for IndexedZSet<K
     }
 }
 
-impl<K: Hash + Eq, V: Hash + Eq> PartialEq for IndexedZSet<K, V> {
+impl<K: Hash + Eq, V: Element> PartialEq for IndexedZSet<K, V> {
     fn eq(&self, other: &Self) -> bool {
         self.map == other.map
     }
 }
 
-impl<K: Hash + Eq, V: Hash + Eq> Eq for IndexedZSet<K, V> {}
+impl<K: Hash + Eq, V: Element> Eq for IndexedZSet<K, V> {}
 
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for IndexedZSet<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -129,7 +129,7 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for IndexedZSet<K, V> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V: Hash + Eq + Clone> Monoid for IndexedZSet<K, V> {
+impl<K: Hash + Eq + Clone, V: Element + Clone> Monoid for IndexedZSet<K, V> {
     fn zero() -> Self {
         IndexedZSet::new()
     }
@@ -143,7 +143,7 @@ impl<K: Hash + Eq + Clone, V: Hash + Eq + Clone> Monoid for IndexedZSet<K, V> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V: Hash + Eq + Clone> Abelian for IndexedZSet<K, V> {
+impl<K: Hash + Eq + Clone, V: Element + Clone> Abelian for IndexedZSet<K, V> {
     fn negate(&mut self) {
         IndexedZSet::negate(self);
     }

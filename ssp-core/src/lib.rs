@@ -86,7 +86,7 @@ pub use crate::stream::{Delay, Differentiate, Integrate, delay, differentiate, i
 pub use crate::value::{
     Array, Datetime, Duration, FieldPath, Geometry, Number, Object, PathPart, Point, Polygon, Set, Value, ValueKind,
 };
-pub use crate::zset::{FixedHasher, ZSet};
+pub use crate::zset::{Element, FixedHasher, ZSet};
 
 /// Names written as SurrealQL reads them, for printers of SurrealQL built on
 /// this crate (the planner's query printer uses them).

@@ -217,7 +217,7 @@ pub fn record_id() -> impl Strategy<Value = RecordId> {
 /// Z-sets over `elements` with small weights (never zero after consolidation).
 pub fn zset<K, S>(elements: S, max_len: usize) -> impl Strategy<Value = ZSet<K>>
 where
-    K: std::hash::Hash + Eq + Clone + std::fmt::Debug,
+    K: crate::Element + Clone + std::fmt::Debug,
     S: Strategy<Value = K>,
 {
     vec((elements, prop_oneof![4 => Just(1), 2 => Just(-1), 1 => -3i64..=3]), 0..=max_len)

@@ -7,7 +7,9 @@ use std::hash::{Hash, Hasher};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use ssp_core::strategies::{self, change_stream, record_id, value, zset};
-use ssp_core::{ChangeBatch, Delay, Record, RecordId, Value, ZSet, ZWeight, consolidate, differentiate, integrate};
+use ssp_core::{
+    ChangeBatch, Delay, Number, Record, RecordId, Value, ZSet, ZWeight, consolidate, differentiate, integrate,
+};
 
 fn hash<T: Hash>(t: &T) -> u64 {
     let mut h = DefaultHasher::new();
@@ -74,7 +76,11 @@ proptest! {
         let mut twice = list.clone();
         consolidate(&mut twice);
         prop_assert_eq!(&twice, &list);
-        prop_assert!(list.windows(2).all(|w| w[0].0 < w[1].0), "sorted and merged");
+        prop_assert!(list.windows(2).all(|w| w[0].0 <= w[1].0), "sorted");
+        prop_assert!(
+            list.iter().enumerate().all(|(i, (a, _))| list[i + 1..].iter().all(|(b, _)| !a.identical(b))),
+            "merged"
+        );
         prop_assert_eq!(list.into_iter().collect::<ZSet<Value>>(), z);
     }
 
@@ -202,4 +208,61 @@ fn weights_wrap_instead_of_panicking() {
     assert_eq!(z.weight("a"), ZWeight::MIN);
     z.update("a", ZWeight::MIN);
     assert!(z.is_empty(), "MIN + MIN wraps to zero and vanishes");
+}
+
+/// `v` with some of its numbers in another kind where that kind holds
+/// them exactly (`bits` picks which, and which kind).
+fn rekind(v: &Value, bits: &mut u64) -> Value {
+    let mut next = || {
+        *bits = bits.rotate_left(3) ^ 0x9e37_79b9_7f4a_7c15;
+        *bits % 3
+    };
+    match v {
+        Value::Number(n) => {
+            let as_decimal = match *n {
+                Number::Int(i) => Some(ssp_core::Decimal::from(i)),
+                Number::Float(f) => ssp_core::Decimal::try_from(f).ok().filter(|d| Number::Decimal(*d) == *n),
+                Number::Decimal(d) => Some(d),
+            };
+            let turned = match next() {
+                0 => n.exact_f64().map(Number::Float),
+                1 => as_decimal.map(Number::Decimal),
+                _ => n.to_i64().map(Number::Int),
+            };
+            Value::Number(turned.unwrap_or(*n))
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| rekind(x, bits)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k, rekind(x, bits))).collect()),
+        other => other.clone(),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+    #[test]
+    fn a_value_in_other_kinds_is_equal_and_identical_only_in_its_own(a in value(), mut bits in any::<u64>()) {
+        let b = rekind(&a, &mut bits);
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(a.identical(&b), a.to_string() == b.to_string(), "{} vs {}", a, b);
+        prop_assert_eq!(a.cmp_exact(&b).is_eq(), a.identical(&b));
+        prop_assert_eq!(b.cmp_exact(&a), a.cmp_exact(&b).reverse());
+        // A Z-set keeps them apart unless they are identical.
+        let z: ZSet<Value> = [(a.clone(), 1), (b.clone(), -1)].into_iter().collect();
+        prop_assert_eq!(z.is_empty(), a.identical(&b));
+        prop_assert_eq!(z.get_equal(&b).map(|(_, w)| w), Some(if a.identical(&b) { 0 } else { -1 }).filter(|w| *w != 0));
+    }
+
+    #[test]
+    fn exact_order_refines_the_order_and_agrees_with_identical(a in value(), b in value()) {
+        let exact = a.cmp_exact(&b);
+        if a.cmp(&b).is_ne() {
+            prop_assert_eq!(exact, a.cmp(&b));
+        }
+        prop_assert_eq!(exact.is_eq(), a.identical(&b));
+        prop_assert_eq!(b.cmp_exact(&a), exact.reverse());
+        prop_assert!(a.identical(&a.clone()));
+        if a.identical(&b) {
+            prop_assert_eq!(&a, &b);
+        }
+    }
 }

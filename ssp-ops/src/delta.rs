@@ -28,12 +28,12 @@ pub fn record_row(record: &Record) -> Value {
 
 /// The changes of one version, per table, as consolidated Z-sets of rows.
 ///
-/// Rows are equal across number kinds (`{ n: 1 }` is `{ n: 1.0f }`): a
-/// removal may name a row in another kind than the tables hold it in (after
-/// a change of kind alone, which nets out of a version's change, or from a
-/// source that writes numbers differently). Circuits see every removal as
-/// the tables hold the row, so that operators which keep kinds apart (the
-/// sums and extremes of an aggregation) take away what they were given.
+/// A Z-set keeps rows that differ only in a number's kind apart (`{ n: 1 }`
+/// and `{ n: 1.0f }` are two rows; see [`ssp_core::Element`]), so an update
+/// that changes a number's kind alone is a change. A removal may still name
+/// its row in other kinds than the tables hold it in (from a source that
+/// writes numbers differently): circuits and the tables see every removal as
+/// the tables hold the row.
 #[derive(Clone, Default)]
 pub struct Delta {
     /// The changed tables, sorted by name, each with a non-empty change. A
@@ -84,9 +84,7 @@ impl Delta {
 
     /// The delta of a version's change batches (rows built by [`record_row`]).
     ///
-    /// A row's removal and its re-insertion in another number kind meet in
-    /// one entry. Removals are taken first, so that such an entry keeps the
-    /// row as the tables hold it (what the batch's first removal of it names).
+    /// Removals are taken first, then insertions, each in batch order.
     pub fn from_batches<'a>(batches: impl IntoIterator<Item = &'a ChangeBatch>) -> Self {
         let mut delta = Delta::new();
         let batches: Vec<&ChangeBatch> = batches.into_iter().collect();
@@ -143,13 +141,8 @@ impl Delta {
         if kept.stamp == stamp { Prep::Kept(kept) } else { Prep::Fresh(Box::new(Prepared::new(self, tables))) }
     }
 
-    /// What was prepared for `tables` as they are now, if anything.
-    pub(crate) fn prepared_for(&self, tables: &Tables) -> Option<&Prepared> {
-        self.prepared.get().filter(|p| p.stamp == tables.stamp())
-    }
-
     /// The change of the `at`-th table as circuits see it.
-    fn change_at<'a>(&'a self, prepared: &'a Prepared, at: usize) -> &'a ZSet<Value> {
+    pub(crate) fn change_at<'a>(&'a self, prepared: &'a Prepared, at: usize) -> &'a ZSet<Value> {
         prepared.tables.get(at).and_then(|t| t.canonical.as_ref()).unwrap_or(&self.tables[at].1)
     }
 
@@ -254,32 +247,14 @@ impl Prepared {
 }
 
 /// `change` with each removal naming its row as `rows` hold it, or `None` if
-/// every removal already does.
+/// every removal already does. A removal may name a row in other number
+/// kinds than the table holds it in (from a source that writes numbers
+/// differently): it removes the row the table holds.
 fn canonical(rows: &ZSet<Value>, change: &ZSet<Value>) -> Option<ZSet<Value>> {
-    let held = |row: &Value| rows.get_key_value(row).map(|(held, _)| held);
-    let differs = change.iter().any(|(row, w)| w < 0 && held(row).is_some_and(|held| !same_kinds(held, row)));
+    let held = |row: &Value| rows.get_equal(row).map(|(held, _)| held);
+    let differs = change.iter().any(|(row, w)| w < 0 && held(row).is_some_and(|held| !held.identical(row)));
     if !differs {
         return None;
     }
     Some(change.iter().map(|(row, w)| (if w < 0 { held(row).unwrap_or(row) } else { row }.clone(), w)).collect())
-}
-
-/// Whether two equal values are written alike: their numbers of the same
-/// kinds (`1`, `1.0f` and `1dec` are equal values of three kinds).
-pub(crate) fn same_kinds(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => std::mem::discriminant(x) == std::mem::discriminant(y),
-        (Value::Object(x), Value::Object(y)) => {
-            Object::ptr_eq(x, y)
-                || (x.len() == y.len() && x.iter().zip(y.iter()).all(|((_, u), (_, v))| same_kinds(u, v)))
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(u, v)| same_kinds(u, v))
-        }
-        (Value::Set(x), Value::Set(y)) => {
-            x.as_slice().len() == y.as_slice().len()
-                && x.as_slice().iter().zip(y.as_slice()).all(|(u, v)| same_kinds(u, v))
-        }
-        _ => true,
-    }
 }

@@ -226,9 +226,80 @@ impl PartialOrd for SortKey {
     }
 }
 
+/// An order that tells apart values equal across number kinds (`1` and
+/// `1.0f`, which a Z-set keeps as two rows): [`Value::cmp_exact`], and
+/// tuples of such orders.
+pub(crate) trait ExactOrd {
+    fn cmp_exact(&self, other: &Self) -> Ordering;
+}
+
+impl ExactOrd for Value {
+    fn cmp_exact(&self, other: &Self) -> Ordering {
+        Value::cmp_exact(self, other)
+    }
+}
+
+impl ExactOrd for SortKey {
+    fn cmp_exact(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+}
+
+impl<T: ExactOrd + ?Sized> ExactOrd for &T {
+    fn cmp_exact(&self, other: &Self) -> Ordering {
+        (**self).cmp_exact(*other)
+    }
+}
+
+impl<A: ExactOrd, B: ExactOrd> ExactOrd for (A, B) {
+    fn cmp_exact(&self, other: &Self) -> Ordering {
+        self.0.cmp_exact(&other.0).then_with(|| self.1.cmp_exact(&other.1))
+    }
+}
+
+impl<T: ExactOrd> ExactOrd for [T] {
+    fn cmp_exact(&self, other: &Self) -> Ordering {
+        self.iter()
+            .zip(other)
+            .map(|(a, b)| a.cmp_exact(b))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| self.len().cmp(&other.len()))
+    }
+}
+
+/// `T` ordered (and equal) by its [`ExactOrd`]: the key of ordered state
+/// that holds rows.
+#[derive(Clone, Debug)]
+pub(crate) struct Exact<T>(pub(crate) T);
+
+impl<T: ExactOrd> Ord for Exact<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.cmp_exact(&other.0)
+    }
+}
+
+impl<T: ExactOrd> PartialOrd for Exact<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: ExactOrd> PartialEq for Exact<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl<T: ExactOrd> Eq for Exact<T> {}
+
 /// A row's place in an ORDER BY: its sort key, ties broken by the row itself
-/// so that the order is total and deterministic.
-pub(crate) type Ranked = (SortKey, Value);
+/// (kinds included) so that the order is total and deterministic.
+pub(crate) type Ranked = Exact<(SortKey, Value)>;
+
+/// The order of two rows' places in an ORDER BY ([`Ranked`]'s, borrowed).
+pub(crate) fn cmp_ranked(a: (&SortKey, &Value), b: (&SortKey, &Value)) -> Ordering {
+    a.cmp_exact(&b)
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,10 +9,10 @@ use smallvec::SmallVec;
 use smol_str::SmolStr;
 use ssp_core::{ChangeBatch, FixedHasher, Value, ZSet, ZWeight};
 
-use crate::delta::Delta;
+use crate::delta::{Delta, Prepared};
 use crate::error::ApplyError;
 use crate::expr::Expr;
-use crate::sort::{Direction, Ranked, SortKey};
+use crate::sort::{Direction, Exact, Ranked, SortKey};
 
 /// Whether two expressions compute the same values, so that one index serves
 /// both. `Expr`'s `==` holds `2` and `2.0f` equal (as values they are), but
@@ -80,11 +80,11 @@ impl OrderIndex {
     fn update_keyed(&mut self, part: &Value, key: SortKey, row: &Value, w: ZWeight) {
         if w > 0 {
             match self.partitions.get_mut(part) {
-                Some(tree) => tree.insert((key, row.clone())),
-                None => self.partitions.entry(part.clone()).or_default().insert((key, row.clone())),
+                Some(tree) => tree.insert(Exact((key, row.clone()))),
+                None => self.partitions.entry(part.clone()).or_default().insert(Exact((key, row.clone()))),
             };
         } else if let Some(tree) = self.partitions.get_mut(part) {
-            tree.remove(&(key, row.clone()));
+            tree.remove(&Exact((key, row.clone())));
             if tree.is_empty() {
                 self.partitions.remove(part);
             }
@@ -93,7 +93,7 @@ impl OrderIndex {
 
     /// The rows of `partition` in order.
     pub(crate) fn scan<'a>(&'a self, partition: &Value) -> impl Iterator<Item = (&'a SortKey, &'a Value)> + 'a {
-        self.partitions.get(partition).into_iter().flatten().map(|(k, r)| (k, r))
+        self.partitions.get(partition).into_iter().flatten().map(|Exact((k, r))| (k, r))
     }
 }
 
@@ -191,9 +191,10 @@ impl Tables {
     /// take the change into their state as they step, so a change that
     /// [`Tables::apply`] then refuses would leave them ahead of the tables.
     pub fn check(&self, delta: &Delta) -> Result<(), ApplyError> {
-        for (name, change) in delta.tables() {
+        let prepared = delta.prepare(self);
+        for (at, (name, _)) in delta.tables().enumerate() {
             let rows = self.tables.get(name).map(Table::rows);
-            for (row, w) in change.iter() {
+            for (row, w) in delta.change_at(prepared.get(), at).iter() {
                 let now = rows.map_or(0, |r| r.weight(row));
                 let after = now.wrapping_add(w);
                 if after != 0 && after != 1 {
@@ -210,16 +211,19 @@ impl Tables {
     /// than zero or one (a delete of a row that is not there, or an insert of
     /// a row already there).
     pub fn apply(&mut self, delta: &Delta) -> Result<(), ApplyError> {
-        // What the circuits that stepped with the change prepared (its rows'
-        // places in the order indexes) is valid only for the tables before it.
-        let prepared = delta.prepared_for(self);
+        // The change as the tables before it see it (every removal naming
+        // the row as held, and the rows' places in the order indexes): what
+        // the circuits that stepped with it prepared, or made now.
+        let prep = delta.prepare(self);
+        let prepared = prep.get();
         self.stamp.changes += 1;
         // The rows first, each update checked as it is made (one hash lookup
         // per row); a refused update undoes the `made` ones before it.
         let mut made = 0usize;
         let mut created: SmallVec<[&str; 1]> = SmallVec::new();
         let mut refused = None;
-        'tables: for (name, change) in delta.tables() {
+        'tables: for (at, (name, _)) in delta.tables().enumerate() {
+            let change = delta.change_at(prepared, at);
             let table = match self.tables.get_mut(name) {
                 Some(table) => table,
                 None => {
@@ -247,10 +251,11 @@ impl Tables {
             }
         }
         if let Some(error) = refused {
-            self.undo_rows(delta, made, &created);
+            self.undo_rows(delta, prepared, made, &created);
             return Err(error);
         }
-        for (at, (name, change)) in delta.tables().enumerate() {
+        for (at, (name, _)) in delta.tables().enumerate() {
+            let change = delta.change_at(prepared, at);
             let Some(table) = self.tables.get_mut(name) else { continue };
             for index in &mut table.key_indexes {
                 for (row, w) in change.iter() {
@@ -258,7 +263,7 @@ impl Tables {
                 }
             }
             for (slot, index) in table.order_indexes.iter_mut().enumerate() {
-                match delta.keyed_at(prepared, at, slot) {
+                match delta.keyed_at(Some(prepared), at, slot) {
                     (change, Some(keys)) => {
                         for ((row, w), (part, key)) in change.iter().zip(keys) {
                             index.update_keyed(part, key.clone(), row, w);
@@ -278,8 +283,11 @@ impl Tables {
     /// Undoes the first `made` row updates of `delta` (in its iteration
     /// order, which is the order [`Tables::apply`] made them in) and removes
     /// the tables `created` for it.
-    fn undo_rows(&mut self, delta: &Delta, made: usize, created: &[&str]) {
-        let updates = delta.tables().flat_map(|(name, change)| change.iter().map(move |(row, w)| (name, row, w)));
+    fn undo_rows(&mut self, delta: &Delta, prepared: &Prepared, made: usize, created: &[&str]) {
+        let updates = delta
+            .tables()
+            .enumerate()
+            .flat_map(|(at, (name, _))| delta.change_at(prepared, at).iter().map(move |(row, w)| (name, row, w)));
         for (name, row, w) in updates.take(made) {
             if let Some(table) = self.tables.get_mut(name) {
                 table.rows.update(row.clone(), w.wrapping_neg());

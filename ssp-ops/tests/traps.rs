@@ -242,10 +242,9 @@ fn order_indexes_are_not_shared_between_expressions_of_different_kinds() {
     assert_eq!(initial, ZSet::from_iter([(with_id("t", 1, "{ x: 4611686018427387904 }"), 1)]));
 }
 
-// Rows are equal across number kinds, so a row can leave in another kind
-// than it came in (`x: -3dec` replaced by `x: -3` and then by `x: 0.0f` in
-// one version): the change must still undo the kind that arrived, or a
-// min/max group keeps a stale extreme. (Found by a long proptest run.)
+// A row replaced twice in one version (`x: -3dec` by `x: -3`, then by
+// `x: 0.0f`): the change must undo the kind that arrived, or a min/max
+// group keeps a stale extreme. (Found by a long proptest run.)
 #[test]
 fn a_value_that_changes_kind_within_a_version_leaves_no_stale_extreme() {
     let mut h = Harness::new(min_max_by_group());
@@ -256,16 +255,63 @@ fn a_value_that_changes_kind_within_a_version_leaves_no_stale_extreme() {
     ]);
 }
 
-// A change of kind alone (`-3dec` to `-3`) nets out of the version's change
-// (the rows are equal), so the tables keep the old kind; the next version's
-// removal names the new kind. Circuits see that removal as the tables hold
-// the row, or a min/max group would keep a stale extreme.
+// A change of kind alone (`-3dec` to `-3`) is a change: the view shows the
+// new kind, and the next version's removal of it undoes it.
 #[test]
 fn a_kind_only_change_then_an_update_leaves_no_stale_extreme() {
     let mut h = Harness::new(min_max_by_group());
     h.step(&[("t", 1, None, Some("{ g: 1, x: -3dec }"))]);
-    h.step(&[("t", 1, Some("{ g: 1, x: -3dec }"), Some("{ g: 1, x: -3 }"))]);
+    let change = h.step(&[("t", 1, Some("{ g: 1, x: -3dec }"), Some("{ g: 1, x: -3 }"))]);
+    let shows = |x: &str| row(&format!("{{ g: 1, lo: {x}, hi: {x} }}"));
+    assert_eq!(change, ZSet::from_iter([(shows("-3dec"), -1), (shows("-3"), 1)]), "the kind changed");
     h.step(&[("t", 1, Some("{ g: 1, x: -3 }"), Some("{ g: 1, x: 0.0f }"))]);
+}
+
+// A source may name a removed row in other number kinds than it wrote it
+// in: the tables and the circuits remove the row they hold.
+#[test]
+fn a_removal_in_another_kind_removes_the_row_held() {
+    let mut h = Harness::new(min_max_by_group());
+    h.step(&[("t", 1, None, Some("{ g: 1, x: -3dec }"))]);
+    h.step(&[("t", 1, Some("{ g: 1, x: -3.0f }"), Some("{ g: 1, x: 5 }"))]);
+    assert_eq!(h.tables.len("t"), 1, "the row held was replaced");
+}
+
+// Rows equal but for a number's kind are two rows (expressions tell `1`
+// from `1.0f`); a group whose rows' keys are of several kinds shows the
+// first key in exact order (ints, floats, decimals), whatever order the
+// rows came and went in.
+#[test]
+fn a_group_shows_the_first_of_its_keys_in_exact_order() {
+    let mut b = PlanBuilder::new();
+    let t = b.source("t");
+    let count = b.aggregate(t, vec![("g".into(), Expr::field("g"))], vec![("n".into(), AggFn::Count)]);
+    let mut h = Harness::new(b.build(count).expect("valid plan"));
+    let shows = |g: &str, n: i64| row(&format!("{{ g: {g}, n: {n} }}"));
+    h.step(&[("t", 1, None, Some("{ g: 1dec }"))]);
+    assert_eq!(h.view, ZSet::from_iter([(shows("1dec", 1), 1)]));
+    h.step(&[("t", 2, None, Some("{ g: 1.0f }"))]);
+    assert_eq!(h.view, ZSet::from_iter([(shows("1.0f", 2), 1)]), "a float comes before a decimal");
+    h.step(&[("t", 2, Some("{ g: 1.0f }"), None)]);
+    assert_eq!(h.view, ZSet::from_iter([(shows("1dec", 1), 1)]), "the float left");
+    h.step(&[("t", 3, None, Some("{ g: 1 }")), ("t", 1, Some("{ g: 1dec }"), None)]);
+    assert_eq!(h.view, ZSet::from_iter([(shows("1", 1), 1)]));
+}
+
+// A projection that drops ids keeps rows of different kinds apart: a top-k
+// over them takes each, ordered by kind where the values tie.
+#[test]
+fn a_top_k_over_rows_equal_across_kinds_keeps_each() {
+    let mut b = PlanBuilder::new();
+    let t = b.source("t");
+    let k = b.map(t, Expr::Object(vec![("k".into(), Expr::field("n"))]));
+    let top = b.top_k(k, vec![(Expr::field("k"), Direction::Asc)], 2, 0);
+    let mut h = Harness::new(b.build(top).expect("valid plan"));
+    h.step(&[("t", 1, None, Some("{ n: 1dec }")), ("t", 2, None, Some("{ n: 1.0f }"))]);
+    h.step(&[("t", 3, None, Some("{ n: 1 }"))]);
+    assert_eq!(h.view, ZSet::from_iter([(row("{ k: 1 }"), 1), (row("{ k: 1.0f }"), 1)]));
+    h.step(&[("t", 3, Some("{ n: 1 }"), None)]);
+    assert_eq!(h.view, ZSet::from_iter([(row("{ k: 1.0f }"), 1), (row("{ k: 1dec }"), 1)]));
 }
 
 /// A step that gives up part-way (a breaker's time budget) leaves a circuit
@@ -324,17 +370,13 @@ fn a_step_that_gives_up_is_replaced_by_a_rebuilt_circuit() {
     }
 }
 
-/// Known bug, found by the oracle on 2026-11-25 (seed `e71156ae…`, kept out
-/// of `proptest-regressions/oracle.txt` while it fails): a Z-set keys rows by
-/// value equality, which holds across number kinds (`-3.0 == -3dec`), so two
-/// removals of rows that differ only in a number's kind merge into one entry
-/// of weight -2 carrying one of the kinds; a sum, which is kind-exact, then
-/// removes the wrong kind and keeps a decimal that is gone. It shows when the
-/// sum's floats cannot be a decimal (9.2e234): otherwise the wrong kind still
-/// compares equal. The fix is at the Z-set's depth (kind-exact keys for
-/// rows), not in the aggregate. Run with `--ignored`.
+/// Found by the oracle on 2026-11-25 (seed `e71156ae…` in
+/// `proptest-regressions/oracle.txt`): a Z-set kept rows by value equality,
+/// which holds across number kinds (`-3.0f == -3dec`), so two removals of
+/// rows that differ only in a number's kind merged into one entry of weight
+/// -2 carrying one of the kinds, and a sum (kind-exact) removed the wrong
+/// kind and kept a decimal that was gone. Z-sets now keep kinds apart.
 #[test]
-#[ignore = "known bug: Z-set keys merge rows equal across number kinds; a sum then keeps the wrong kind"]
 fn removals_of_rows_equal_across_number_kinds_keep_a_sum_kind_exact() {
     let mut b = PlanBuilder::new();
     let t = b.source("t");

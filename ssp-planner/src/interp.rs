@@ -109,13 +109,20 @@ impl Db {
             }
             Rel::Aggregate { input, group, aggs } => {
                 let rows = self.rel(input, ctx);
-                let mut groups: BTreeMap<Vec<Value>, Vec<Value>> = BTreeMap::new();
+                // Rows whose keys are equal in other number kinds (`1`,
+                // `1.0f`) form one group, which shows the first of their keys
+                // in exact order (ints before floats before decimals).
+                let mut groups: BTreeMap<Vec<Value>, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
                 for row in rows {
-                    let key = group.iter().map(|(_, e)| self.scalar(e, &row, ctx)).collect();
-                    groups.entry(key).or_default().push(row);
+                    let key: Vec<Value> = group.iter().map(|(_, e)| self.scalar(e, &row, ctx)).collect();
+                    let (shown, rows) = groups.entry(key.clone()).or_insert_with(|| (key.clone(), Vec::new()));
+                    if exact_before(&key, shown) {
+                        *shown = key;
+                    }
+                    rows.push(row);
                 }
                 groups
-                    .into_iter()
+                    .into_values()
                     .map(|(key, rows)| {
                         let mut out = Value::Object(Object::new());
                         for ((path, _), v) in group.iter().zip(key) {
@@ -318,4 +325,9 @@ impl Db {
 /// A row's `id` (`NONE` if it has none).
 fn id_of(row: &Value) -> Value {
     row.pick(&ssp_core::FieldPath::field("id"))
+}
+
+/// Whether key `a` comes before key `b` in exact order ([`Value::cmp_exact`]).
+fn exact_before(a: &[Value], b: &[Value]) -> bool {
+    a.iter().zip(b).map(|(x, y)| x.cmp_exact(y)).find(|o| o.is_ne()) == Some(Ordering::Less)
 }

@@ -3,6 +3,7 @@
 mod collections;
 mod datetime;
 mod duration;
+mod exact;
 mod geometry;
 mod json;
 mod number;

@@ -16,26 +16,22 @@ use hashbrown::HashMap;
 use hashbrown::hash_map::EntryRef;
 use smallvec::SmallVec;
 use smol_str::SmolStr;
-use ssp_core::{Decimal, FixedHasher, Number, Object, Value, ZSet, ZWeight};
+use ssp_core::{Decimal, Element, FixedHasher, Number, Object, Value, ZSet, ZWeight};
 
 use crate::expr::Expr;
 use crate::plan::AggFn;
+use crate::sort::{Exact, ExactOrd};
 
-/// A value in an aggregate's multiset. Numbers of different kinds that are
-/// equal (`1` and `1.0f`) are kept apart, so that a sum's kind and rounding
-/// never depend on which of them arrived first.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Kinded(Value, u8);
+/// A value in an aggregate's multiset. Values equal across number kinds
+/// (`1` and `1.0f`, `{ a: 1 }` and `{ a: 1dec }`) are kept apart, so that a
+/// sum's kind and rounding, and which of them a min or max is, never depend
+/// on which arrived first.
+type Kinded = Exact<Value>;
 
-impl Kinded {
-    fn new(v: Value) -> Self {
-        let rank = match v {
-            Value::Number(Number::Float(_)) => 1,
-            Value::Number(Number::Decimal(_)) => 2,
-            _ => 0,
-        };
-        Kinded(v, rank)
-    }
+/// Whether `v` is a float or a decimal: a number whose sum depends on the
+/// order numbers are added in.
+fn is_inexact_number(v: &Value) -> bool {
+    matches!(v, Value::Number(Number::Float(_) | Number::Decimal(_)))
 }
 
 /// One aggregate's argument values within a group.
@@ -79,8 +75,8 @@ impl Values {
             _ if !self.keep_all => return,
             _ => {}
         }
-        let v = Kinded::new(v);
-        let non_int = v.1 != 0;
+        let non_int = is_inexact_number(&v);
+        let v = Exact(v);
         match self.multiset.entry(v) {
             Entry::Occupied(mut e) => {
                 *e.get_mut() = e.get().wrapping_add(w);
@@ -205,8 +201,16 @@ struct Group {
     values: Vec<Values>,
     /// The group's output row as last emitted (`None` while absent).
     row: Option<Value>,
+    /// The keys of the group's rows that are equal to the key it is filed
+    /// under but not identical (numbers of other kinds: `1.0f` in the group
+    /// of `1`), with their total weights; `None` while there are none.
+    others: Option<Box<ZSet<Vec<Value>>>>,
     /// Whether the step in progress touched the group.
     touched: bool,
+    /// Whether the group's rows had keys of several forms since its row was
+    /// last rendered (so that the key it shows may have changed, even if
+    /// `others` is now `None`).
+    rekeyed: bool,
 }
 
 /// The group key of a row: the values of the GROUP BY expressions.
@@ -236,11 +240,22 @@ impl Aggregate {
             let key: Key = self.group.iter().map(|(_, e)| e.eval_in(row, params)).collect();
             // Looked up by the borrowed key: a key is copied to the heap only
             // for a new group.
-            let group = match self.groups.entry_ref(key.as_slice()) {
-                EntryRef::Occupied(e) => e.into_mut(),
-                EntryRef::Vacant(e) => e.insert(Group { values: self.fresh.clone(), ..Group::default() }),
+            let (group, filed_as_is) = match self.groups.entry_ref(key.as_slice()) {
+                EntryRef::Occupied(e) => {
+                    let as_is = e.key().as_slice().same(key.as_slice());
+                    (e.into_mut(), as_is)
+                }
+                EntryRef::Vacant(e) => (e.insert(Group { values: self.fresh.clone(), ..Group::default() }), true),
             };
             group.count = group.count.wrapping_add(w);
+            if !filed_as_is {
+                group.rekeyed = true;
+                let others = group.others.get_or_insert_default();
+                others.update(key.to_vec(), w);
+                if others.is_empty() {
+                    group.others = None;
+                }
+            }
             for (slot, arg) in self.aggregates.iter().filter_map(|(_, a)| a.arg()).enumerate() {
                 group.values[slot].update(arg.eval_in(row, params), w);
             }
@@ -251,10 +266,15 @@ impl Aggregate {
         }
         let mut out = ZSet::with_capacity(2 * touched.len());
         for key in touched {
-            let Some(group) = self.groups.get_mut(key.as_slice()) else { continue };
+            let Some((filed, group)) = self.groups.get_key_value_mut(key.as_slice()) else { continue };
             group.touched = false;
-            let new = render(&self.group, &self.aggregates, &key, group);
-            if new != group.row {
+            let new = render(&self.group, &self.aggregates, shown_key(filed, group), group);
+            group.rekeyed = false;
+            let changed = match (&new, &group.row) {
+                (Some(new), Some(old)) => !new.identical(old),
+                (new, old) => new.is_some() != old.is_some(),
+            };
+            if changed {
                 if let Some(old) = group.row.take() {
                     out.update(old, -1);
                 }
@@ -263,7 +283,7 @@ impl Aggregate {
                 }
                 group.row = new;
             }
-            if group.count == 0 && group.values.iter().all(Values::is_empty) {
+            if group.count == 0 && group.others.is_none() && group.values.iter().all(Values::is_empty) {
                 self.groups.remove(key.as_slice());
             }
         }
@@ -274,6 +294,17 @@ impl Aggregate {
     pub(crate) fn group_count(&self) -> usize {
         self.groups.len()
     }
+}
+
+/// The key a group shows: of its rows' keys (equal, perhaps of different
+/// number kinds) with a positive total weight, the first in exact order,
+/// so that it depends on the rows alone.
+fn shown_key<'a>(filed: &'a [Value], group: &'a Group) -> &'a [Value] {
+    let Some(others) = &group.others else { return filed };
+    let filed_weight = others.iter().fold(group.count, |n, (_, w)| n.wrapping_sub(w));
+    let present = others.iter().filter(|(_, w)| *w > 0).map(|(k, _)| k.as_slice());
+    let filed = (filed_weight > 0).then_some(filed);
+    filed.into_iter().chain(present).min_by(|a, b| a.cmp_exact(b)).unwrap_or(filed.unwrap_or_default())
 }
 
 /// The output row of a group, or `None` if the group is absent (count ≤ 0).
@@ -298,8 +329,12 @@ fn render(group: &[(SmolStr, Expr)], aggregates: &[(SmolStr, AggFn)], key: &[Val
     });
     // The group's last row has the same key fields and every aggregate's
     // field: a copy of it takes the new values in place (a repeated name
-    // keeps the last aggregate's value, as when the row is built anew).
-    if let Some(Value::Object(last)) = &g.row {
+    // keeps the last aggregate's value, as when the row is built anew). Where
+    // the group's rows have keys of several kinds, the key shown may change.
+    if let Some(Value::Object(last)) = &g.row
+        && !g.rekeyed
+        && g.others.is_none()
+    {
         let mut row = last.clone();
         for (name, value) in values {
             row.insert(name, value);
@@ -323,7 +358,7 @@ impl AggFn {
         for (v, w) in values {
             count = count.wrapping_add(w);
             if self.arg().is_some() {
-                let e = multiset.entry(Kinded::new(v)).or_insert(0);
+                let e = multiset.entry(Exact(v)).or_insert(0);
                 *e = e.wrapping_add(w);
             }
         }
@@ -359,21 +394,29 @@ pub(crate) fn reference(
     aggregates: &[(SmolStr, AggFn)],
     params: &[Value],
 ) -> ZSet<Value> {
-    let mut groups: BTreeMap<Vec<Value>, Vec<(&Value, ZWeight)>> = BTreeMap::new();
+    // Per group (rows equal by value), each row with its own key.
+    type Rows<'a> = Vec<(Vec<Value>, &'a Value, ZWeight)>;
+    let mut groups: BTreeMap<Vec<Value>, Rows<'_>> = BTreeMap::new();
     for (row, w) in input.iter() {
-        groups.entry(group.iter().map(|(_, e)| e.eval_in(row, params)).collect()).or_default().push((row, w));
+        let key: Vec<Value> = group.iter().map(|(_, e)| e.eval_in(row, params)).collect();
+        groups.entry(key.clone()).or_default().push((key, row, w));
     }
     let mut out = ZSet::new();
-    for (key, rows) in groups {
-        let count = rows.iter().map(|(_, w)| *w).fold(0, ZWeight::wrapping_add);
+    for rows in groups.into_values() {
+        let count = rows.iter().map(|(_, _, w)| *w).fold(0, ZWeight::wrapping_add);
         if count <= 0 {
             continue;
         }
+        // The key shown: of the rows' keys (equal, perhaps of different
+        // number kinds) with a positive total weight, the first in exact order.
+        let keys: ZSet<Vec<Value>> = rows.iter().map(|(k, _, w)| (k.clone(), *w)).collect();
+        let key = keys.iter().filter(|(_, w)| *w > 0).map(|(k, _)| k).min_by(|a, b| a.as_slice().cmp_exact(b));
+        let Some(key) = key else { continue };
         let mut fields: Vec<(SmolStr, Value)> =
-            group.iter().zip(&key).map(|((n, _), v)| (n.clone(), v.clone())).collect();
+            group.iter().zip(key).map(|((n, _), v)| (n.clone(), v.clone())).collect();
         for (name, agg) in aggregates {
-            let value =
-                agg.over(rows.iter().map(|(row, w)| (agg.arg().map_or(Value::None, |e| e.eval_in(row, params)), *w)));
+            let value = agg
+                .over(rows.iter().map(|(_, row, w)| (agg.arg().map_or(Value::None, |e| e.eval_in(row, params)), *w)));
             fields.push((name.clone(), value));
         }
         out.update(Value::Object(fields.into_iter().collect::<Object>()), 1);
@@ -451,8 +494,8 @@ mod tests {
     #[test]
     fn a_sum_past_the_decimal_range_is_none_not_a_panic() {
         let mut multiset = BTreeMap::new();
-        multiset.insert(Kinded::new(Value::from(i64::MAX)), 1 << 40);
-        multiset.insert(Kinded::new(Value::from(Decimal::ONE)), 1);
+        multiset.insert(Exact(Value::from(i64::MAX)), 1 << 40);
+        multiset.insert(Exact(Value::from(Decimal::ONE)), 1);
         assert_eq!(canonical_sum(&multiset, 0), None);
     }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use hashbrown::HashMap;
 use smol_str::SmolStr;
-use ssp_core::{FixedHasher, Object, Value, ZSet, ZWeight};
+use ssp_core::{FixedHasher, Number, Object, Value, ZSet, ZWeight};
 
 use crate::expr::Expr;
 
@@ -52,6 +52,38 @@ pub(crate) struct Reach {
     output: ZSet<Pair>,
 }
 
+/// A node as the walk knows it: numbers in their canonical kind (an
+/// integral number in range an int, else a float if one is exactly equal,
+/// else a decimal), so that `1`, `1.0f` and `1dec` are one node, as record
+/// ids equal across kinds are one record.
+fn node(v: Value) -> Value {
+    match v {
+        Value::Number(n) => Value::Number(canonical(n)),
+        Value::Array(a) if a.iter().any(has_number) => Value::Array(a.iter().cloned().map(node).collect()),
+        Value::Object(o) if o.iter().any(|(_, v)| has_number(v)) => {
+            Value::Object(o.iter().map(|(k, v)| (k, node(v.clone()))).collect())
+        }
+        other => other,
+    }
+}
+
+fn has_number(v: &Value) -> bool {
+    match v {
+        Value::Number(_) => true,
+        Value::Array(a) => a.iter().any(has_number),
+        Value::Object(o) => o.iter().any(|(_, v)| has_number(v)),
+        _ => false,
+    }
+}
+
+fn canonical(n: Number) -> Number {
+    match (n.to_i64(), n.exact_f64()) {
+        (Some(i), _) => Number::Int(i),
+        (None, Some(f)) => Number::Float(f),
+        (None, None) => n,
+    }
+}
+
 fn out_row(pair: &Pair) -> Value {
     Value::Object(Object::from_iter([
         (SmolStr::new_static("from"), pair.0.clone()),
@@ -61,7 +93,7 @@ fn out_row(pair: &Pair) -> Value {
 
 /// Adds `w` to `z[k]` and reports whether `k`'s presence (weight > 0) flipped:
 /// `+1` if it appeared, `-1` if it left, `0` otherwise.
-fn flip<K: std::hash::Hash + Eq>(z: &mut ZSet<K>, k: K, w: ZWeight) -> ZWeight {
+fn flip<K: ssp_core::Element>(z: &mut ZSet<K>, k: K, w: ZWeight) -> ZWeight {
     let before = z.weight(&k) > 0;
     let after = z.update(k, w) > 0;
     ZWeight::from(after) - ZWeight::from(before)
@@ -99,7 +131,7 @@ impl Reach {
         // The changes of S and E as sets.
         let mut ds: ZSet<Pair> = ZSet::new();
         for (row, w) in d_starts.iter() {
-            let s = self.start_key.eval_in(row, params);
+            let s = node(self.start_key.eval_in(row, params));
             let f = flip(&mut self.starts, s.clone(), w);
             if f != 0 {
                 ds.update((s.clone(), s), f);
@@ -107,7 +139,7 @@ impl Reach {
         }
         let mut de: Vec<(Pair, ZWeight)> = Vec::new();
         for (row, w) in d_edges.iter() {
-            let e = (self.edge_from.eval_in(row, params), self.edge_to.eval_in(row, params));
+            let e = (node(self.edge_from.eval_in(row, params)), node(self.edge_to.eval_in(row, params)));
             let f = flip(&mut self.edges, e.clone(), w);
             if f != 0 {
                 de.push((e, f));
@@ -207,11 +239,11 @@ pub(crate) fn reference(starts: &ZSet<Value>, edges: &ZSet<Value>, walk: Walk<'_
     let Walk { start_key, edge_from, edge_to, min_depth, max_depth } = walk;
     let mut start_nodes: ZSet<Value> = ZSet::new();
     for (row, w) in starts.iter() {
-        start_nodes.update(start_key.eval_in(row, params), w);
+        start_nodes.update(node(start_key.eval_in(row, params)), w);
     }
     let mut edge_set: ZSet<Pair> = ZSet::new();
     for (row, w) in edges.iter() {
-        edge_set.update((edge_from.eval_in(row, params), edge_to.eval_in(row, params)), w);
+        edge_set.update((node(edge_from.eval_in(row, params)), node(edge_to.eval_in(row, params))), w);
     }
     let mut next: HashMap<&Value, Vec<&Value>, FixedHasher> = HashMap::default();
     for ((from, to), w) in edge_set.iter() {

@@ -7,7 +7,7 @@
 //! (negated tests for the anti-join). Work is proportional to the touched
 //! keys' left rows.
 
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 use ssp_core::{FixedHasher, Value, ZSet, ZWeight};
 
 use super::join::{Ctx, Side, index_by};
@@ -69,12 +69,14 @@ pub(crate) fn reference(
     anti: bool,
     params: &[Value],
 ) -> ZSet<Value> {
-    let mut counts: ZSet<Value> = ZSet::new();
+    // Keys match as values (`1` matches `1.0f`), so they are counted by `==`.
+    let mut counts: HashMap<Value, ZWeight, FixedHasher> = HashMap::default();
     for (r, w) in right.iter() {
-        counts.update(right_key.eval_in(r, params), w);
+        let count = counts.entry(right_key.eval_in(r, params)).or_default();
+        *count = count.wrapping_add(w);
     }
     left.iter()
-        .filter(|(l, _)| (counts.weight(&left_key.eval_in(l, params)) > 0) != anti)
+        .filter(|(l, _)| (counts.get(&left_key.eval_in(l, params)).copied().unwrap_or(0) > 0) != anti)
         .map(|(l, w)| (l.clone(), w))
         .collect()
 }

@@ -20,7 +20,7 @@ use ssp_core::{Value, ZSet, ZWeight};
 
 use super::join::{Ctx, Filters};
 use crate::expr::Expr;
-use crate::sort::{Direction, Ranked, SortKey};
+use crate::sort::{Direction, Exact, Ranked, SortKey, cmp_ranked};
 use crate::tables::OrderIndexRef;
 
 /// Where a top-k reads its ordered input.
@@ -120,7 +120,7 @@ fn window_change(old: &[(Value, ZWeight)], new: &[(Value, ZWeight)]) -> ZSet<Val
     let mut from = 0;
     for (row, w) in new {
         let n = old.len();
-        let found = (0..n).map(|k| (from + k) % n).find(|&i| !matched[i] && old[i].0 == *row);
+        let found = (0..n).map(|k| (from + k) % n).find(|&i| !matched[i] && old[i].0.identical(row));
         match found {
             Some(i) => {
                 from = i + 1;
@@ -157,7 +157,7 @@ impl<'a, A: Iterator<Item = Entry<'a>>, B: Iterator<Item = Entry<'a>>> Iterator 
             (None, None) => return None,
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some(x), Some(y)) => (x.0, x.1).cmp(&(y.0, y.1)),
+            (Some(x), Some(y)) => cmp_ranked((x.0, x.1), (y.0, y.1)),
         };
         match order {
             std::cmp::Ordering::Less => self.a.next(),
@@ -233,17 +233,17 @@ impl TopK {
         };
         // A Z-set holds each row once: no two changes are equal, and an
         // unstable sort (no buffer) gives the one order.
-        changes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        changes.sort_unstable_by(|a, b| cmp_ranked((a.0, a.1), (b.0, b.1)));
         // Does the change reach the window? Only rows up to its last one can
         // move it, unless it is not full (then any row may join it).
         let reaches = !self.full
             || match (&self.last, self.window.last()) {
-                (Some(key), Some((row, _))) => (changes[0].0, changes[0].1) <= (key, row),
+                (Some(key), Some((row, _))) => cmp_ranked((changes[0].0, changes[0].1), (key, row)).is_le(),
                 _ => true,
             };
         if let Ordered::Owned(state) = &mut self.input {
             for (key, row, w) in &changes {
-                match state.entry(((*key).clone(), (*row).clone())) {
+                match state.entry(Exact(((*key).clone(), (*row).clone()))) {
                     Slot::Occupied(mut e) => {
                         *e.get_mut() = e.get().wrapping_add(*w);
                         if *e.get() == 0 {
@@ -260,7 +260,9 @@ impl TopK {
             return ZSet::new();
         }
         let taken = match &self.input {
-            Ordered::Owned(state) => take_window(state.iter().map(|((k, r), w)| (k, r, *w)), spec.offset, spec.limit),
+            Ordered::Owned(state) => {
+                take_window(state.iter().map(|(Exact((k, r)), w)| (k, r, *w)), spec.offset, spec.limit)
+            }
             Ordered::Shared { index, partition, filters } => {
                 let before = ctx
                     .tables
@@ -288,7 +290,7 @@ pub(crate) fn reference(
 ) -> ZSet<Value> {
     let mut rows: Vec<(SortKey, &Value, ZWeight)> =
         input.iter().map(|(r, w)| (SortKey::of_in(order, r, params), r, w)).collect();
-    rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    rows.sort_by(|a, b| cmp_ranked((&a.0, a.1), (&b.0, b.1)));
     let (window, _, _) = take_window(rows.iter().map(|(k, r, w)| (k, *r, *w)), offset, limit);
     window.into_iter().collect()
 }
