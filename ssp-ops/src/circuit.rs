@@ -144,18 +144,20 @@ impl Circuit {
         Self::with_params(self.plan.clone(), self.params.to_vec(), tables)
     }
 
-    /// The nodes a run must compute: those the output depends on and, when
-    /// hydrating, not the inputs of operators that hydrate from shared indexes.
+    /// The nodes a run must compute: those the output depends on, but not
+    /// the inputs of a top-k over a shared order index (it reads its table's
+    /// change itself) nor, when hydrating, those of a join of shared sides.
     fn demand(&self, hydrating: bool) -> Vec<bool> {
         let mut needed = vec![false; self.plan.nodes.len()];
         needed[self.plan.output.index()] = true;
         for i in (0..needed.len()).rev() {
-            let from_index = hydrating
-                && match &self.states[i] {
-                    State::TopK(t) => t.is_shared(),
-                    State::Join(j) => j.both_shared(),
-                    _ => false,
-                };
+            // A shared top-k reads its table's change itself, and hydrates
+            // from the index; a join of shared sides hydrates from them.
+            let from_index = match &self.states[i] {
+                State::TopK(t) => t.is_shared(),
+                State::Join(j) => hydrating && j.both_shared(),
+                _ => false,
+            };
             if needed[i] && !from_index {
                 for input in self.plan.nodes[i].inputs() {
                     needed[input.index()] = true;

@@ -1,6 +1,7 @@
 //! [`Delta`]: the change of one version, and what the tables before it make
 //! of it once for every circuit that steps with it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -169,18 +170,24 @@ impl Delta {
         }
     }
 
-    /// The sort keys of the rows of `input` in the order index `index`, if
-    /// `input` is the prepared change of the index's table itself (a filter
-    /// that kept every row passes it on as it is).
-    pub(crate) fn order_keys<'a>(
+    /// The change of an order index's table as circuits see it, with each
+    /// row's place in the index (in the change's iteration order): as
+    /// prepared, or computed here for an index made after the change was
+    /// prepared. `None` if the version does not change the table.
+    pub(crate) fn keyed_for<'a>(
         &'a self,
         prepared: &'a Prepared,
+        tables: &Tables,
         index: &OrderIndexRef,
-        input: &ZSet<Value>,
-    ) -> Option<&'a [Keyed]> {
+    ) -> Option<(&'a ZSet<Value>, Cow<'a, [Keyed]>)> {
         let at = self.position(&index.table).ok()?;
-        let (change, keys) = self.keyed_at(Some(prepared), at, index.slot);
-        keys.filter(|_| std::ptr::eq(change, input))
+        match self.keyed_at(Some(prepared), at, index.slot) {
+            (change, Some(keys)) => Some((change, Cow::Borrowed(keys))),
+            (change, None) => {
+                let index = tables.get_order_index(index)?;
+                Some((change, Cow::Owned(change.iter().map(|(row, _)| index.keys_of(row)).collect())))
+            }
+        }
     }
 }
 

@@ -215,6 +215,7 @@ impl Hash for SortKey {
 }
 
 impl Ord for SortKey {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         (self.hi, self.lo).cmp(&(other.hi, other.lo)).then_with(|| self.parts.cmp(&other.parts))
     }
@@ -294,11 +295,42 @@ impl<T: ExactOrd> Eq for Exact<T> {}
 
 /// A row's place in an ORDER BY: its sort key, ties broken by the row itself
 /// (kinds included) so that the order is total and deterministic.
-pub(crate) type Ranked = Exact<(SortKey, Value)>;
+#[derive(Clone, Debug)]
+pub(crate) struct Ranked {
+    pub(crate) key: SortKey,
+    pub(crate) row: Value,
+}
 
-/// The order of two rows' places in an ORDER BY ([`Ranked`]'s, borrowed).
+impl Ord for Ranked {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        cmp_ranked((&self.key, &self.row), (&other.key, &other.row))
+    }
+}
+
+impl PartialOrd for Ranked {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Ranked {}
+
+/// The order of two rows' places in an ORDER BY ([`Ranked`]'s, borrowed):
+/// the prefixes compared in line (they settle most pairs), then the rest.
+#[inline]
 pub(crate) fn cmp_ranked(a: (&SortKey, &Value), b: (&SortKey, &Value)) -> Ordering {
-    a.cmp_exact(&b)
+    match (a.0.hi, a.0.lo).cmp(&(b.0.hi, b.0.lo)) {
+        Ordering::Equal => a.0.parts.cmp(&b.0.parts).then_with(|| a.1.cmp_exact(b.1)),
+        unequal => unequal,
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use ssp_core::{ChangeBatch, FixedHasher, Value, ZSet, ZWeight};
 use crate::delta::{Delta, Prepared};
 use crate::error::ApplyError;
 use crate::expr::Expr;
-use crate::sort::{Direction, Exact, Ranked, SortKey};
+use crate::sort::{Direction, Ranked, SortKey};
 
 /// Whether two expressions compute the same values, so that one index serves
 /// both. `Expr`'s `==` holds `2` and `2.0f` equal (as values they are), but
@@ -57,7 +57,8 @@ impl KeyIndex {
 /// An index of a table's rows in ORDER BY order, optionally partitioned by the
 /// value of an expression (the `category` of `WHERE category = $c`): the
 /// arrangement top-k views refill from. Each partition is its own B-tree, so
-/// that a walk and an update compare sort keys only.
+/// that a walk and an update compare sort keys only (the prefixes, in line;
+/// rows only where the keys tie).
 #[derive(Debug)]
 pub(crate) struct OrderIndex {
     pub(crate) partition: Option<Expr>,
@@ -80,11 +81,11 @@ impl OrderIndex {
     fn update_keyed(&mut self, part: &Value, key: SortKey, row: &Value, w: ZWeight) {
         if w > 0 {
             match self.partitions.get_mut(part) {
-                Some(tree) => tree.insert(Exact((key, row.clone()))),
-                None => self.partitions.entry(part.clone()).or_default().insert(Exact((key, row.clone()))),
+                Some(tree) => tree.insert(Ranked { key, row: row.clone() }),
+                None => self.partitions.entry(part.clone()).or_default().insert(Ranked { key, row: row.clone() }),
             };
         } else if let Some(tree) = self.partitions.get_mut(part) {
-            tree.remove(&Exact((key, row.clone())));
+            tree.remove(&Ranked { key, row: row.clone() });
             if tree.is_empty() {
                 self.partitions.remove(part);
             }
@@ -93,7 +94,7 @@ impl OrderIndex {
 
     /// The rows of `partition` in order.
     pub(crate) fn scan<'a>(&'a self, partition: &Value) -> impl Iterator<Item = (&'a SortKey, &'a Value)> + 'a {
-        self.partitions.get(partition).into_iter().flatten().map(|Exact((k, r))| (k, r))
+        self.partitions.get(partition).into_iter().flatten().map(|r| (&r.key, &r.row))
     }
 }
 

@@ -217,16 +217,20 @@ impl Object {
     }
 }
 
+impl Object {
+    /// Whether both hashes are known and differ: then the objects differ
+    /// (equal objects hash equal), found without reading the fields.
+    pub(crate) fn known_to_differ(&self, other: &Object) -> bool {
+        matches!((self.0.hash.get(), other.0.hash.get()), (Some(a), Some(b)) if a != b)
+    }
+}
+
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
         if Arc::ptr_eq(&self.0, &other.0) {
             return true;
         }
-        // Equal objects have equal hashes: two known hashes that differ
-        // settle it without reading the fields.
-        if let (Some(a), Some(b)) = (self.0.hash.get(), other.0.hash.get())
-            && a != b
-        {
+        if self.known_to_differ(other) {
             return false;
         }
         self.0.fields == other.0.fields

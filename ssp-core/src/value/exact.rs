@@ -113,6 +113,7 @@ impl Object {
     fn identical(&self, other: &Object) -> bool {
         Object::ptr_eq(self, other)
             || (self.len() == other.len()
+                && !self.known_to_differ(other)
                 && self.iter().zip(other.iter()).all(|((a, u), (b, v))| a == b && u.identical(v)))
     }
 }

@@ -20,7 +20,7 @@ use ssp_core::{Value, ZSet, ZWeight};
 
 use super::join::{Ctx, Filters};
 use crate::expr::Expr;
-use crate::sort::{Direction, Exact, Ranked, SortKey, cmp_ranked};
+use crate::sort::{Direction, Ranked, SortKey, cmp_ranked};
 use crate::tables::OrderIndexRef;
 
 /// Where a top-k reads its ordered input.
@@ -213,24 +213,40 @@ impl TopK {
         Some(self.replace_window(taken))
     }
 
+    /// One step. An owned input's change is `delta`; a shared input reads
+    /// the version's change of its table itself (the circuit does not run
+    /// the filters before it): the rows of its own partition that pass the
+    /// other filters, with the places in the index prepared for them once
+    /// per version.
     pub(crate) fn step(&mut self, ctx: Ctx<'_>, spec: Spec<'_>, delta: &ZSet<Value>) -> ZSet<Value> {
-        if delta.is_empty() || spec.limit == 0 {
+        if spec.limit == 0 {
             return ZSet::new();
         }
-        // The sort keys of a base table's change were computed once for the
-        // version (and serve its shared order index too); else here.
-        let prepared = match (&self.input, ctx.step) {
-            (Ordered::Shared { index, .. }, Some((d, p))) => d.order_keys(p, index, delta),
+        let shared = match (&self.input, ctx.step) {
+            (Ordered::Shared { index, partition, filters }, Some((d, p))) => {
+                Some((d.keyed_for(p, ctx.tables, index), partition, filters))
+            }
             _ => None,
         };
-        let computed: Vec<SortKey> = match prepared {
-            Some(_) => Vec::new(),
-            None => delta.iter().map(|(r, _)| SortKey::of_in(spec.order, r, ctx.params)).collect(),
+        let computed: Vec<SortKey>;
+        let mut changes: Vec<(&SortKey, &Value, ZWeight)> = match &shared {
+            Some((keyed, partition, filters)) => match keyed {
+                Some((change, keys)) => change
+                    .iter()
+                    .zip(keys.iter())
+                    .filter(|((row, _), (part, _))| part == *partition && ctx.passes(filters, row))
+                    .map(|((row, w), (_, key))| (key, row, w))
+                    .collect(),
+                None => Vec::new(),
+            },
+            None => {
+                computed = delta.iter().map(|(r, _)| SortKey::of_in(spec.order, r, ctx.params)).collect();
+                delta.iter().zip(&computed).map(|((r, w), k)| (k, r, w)).collect()
+            }
         };
-        let mut changes: Vec<(&SortKey, &Value, ZWeight)> = match prepared {
-            Some(keys) => delta.iter().zip(keys).map(|((r, w), (_, k))| (k, r, w)).collect(),
-            None => delta.iter().zip(&computed).map(|((r, w), k)| (k, r, w)).collect(),
-        };
+        if changes.is_empty() {
+            return ZSet::new();
+        }
         // A Z-set holds each row once: no two changes are equal, and an
         // unstable sort (no buffer) gives the one order.
         changes.sort_unstable_by(|a, b| cmp_ranked((a.0, a.1), (b.0, b.1)));
@@ -243,7 +259,7 @@ impl TopK {
             };
         if let Ordered::Owned(state) = &mut self.input {
             for (key, row, w) in &changes {
-                match state.entry(Exact(((*key).clone(), (*row).clone()))) {
+                match state.entry(Ranked { key: (*key).clone(), row: (*row).clone() }) {
                     Slot::Occupied(mut e) => {
                         *e.get_mut() = e.get().wrapping_add(*w);
                         if *e.get() == 0 {
@@ -261,7 +277,7 @@ impl TopK {
         }
         let taken = match &self.input {
             Ordered::Owned(state) => {
-                take_window(state.iter().map(|(Exact((k, r)), w)| (k, r, *w)), spec.offset, spec.limit)
+                take_window(state.iter().map(|(r, w)| (&r.key, &r.row, *w)), spec.offset, spec.limit)
             }
             Ordered::Shared { index, partition, filters } => {
                 let before = ctx
