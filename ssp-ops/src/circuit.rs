@@ -137,6 +137,45 @@ impl Circuit {
         (circuit, output)
     }
 
+    /// Lets go of the shared indexes this circuit reads: an index no
+    /// circuit reads any more is dropped from `tables`, with its memory.
+    ///
+    /// Call it with the tables the circuit was made over when the circuit
+    /// is no longer wanted (dropping a circuit without it keeps its indexes
+    /// for as long as the tables live, and up to date, at a cost per change).
+    ///
+    /// ```
+    /// use ssp_ops::{Circuit, Direction, Expr, PlanBuilder, Tables};
+    /// let mut b = PlanBuilder::new();
+    /// let t = b.source("t");
+    /// let top = b.top_k(t, vec![(Expr::field("score"), Direction::Desc)], 10, 0);
+    /// let plan = b.build(top).unwrap();
+    /// let mut tables = Tables::new();
+    /// let (first, _) = Circuit::new(plan.clone(), &mut tables);
+    /// let (second, _) = Circuit::new(plan, &mut tables);
+    /// assert_eq!(tables.index_count(), 1, "one order index, shared");
+    /// first.release(&mut tables);
+    /// assert_eq!(tables.index_count(), 1, "the second circuit still reads it");
+    /// second.release(&mut tables);
+    /// assert_eq!(tables.index_count(), 0);
+    /// ```
+    pub fn release(self, tables: &mut Tables) {
+        for state in self.states.iter() {
+            match state {
+                State::TopK(t) => t.release(tables),
+                State::Join(j) => {
+                    j.left.release(tables);
+                    j.right.release(tables);
+                }
+                State::SemiJoin(j) => {
+                    j.left.release(tables);
+                    j.right.release(tables);
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// A new circuit of this one's plan and parameters over `tables` as they
     /// are, with its initial output: a rehydration (after a step that gave
     /// up, or when rebuilding is cheaper than stepping).

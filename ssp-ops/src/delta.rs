@@ -164,7 +164,9 @@ impl Delta {
     ) -> (&'a ZSet<Value>, Option<&'a [Keyed]>) {
         match prepared {
             Some(p) => {
-                (self.change_at(p, at), p.tables.get(at).and_then(|t| t.order_keys.get(slot)).map(Vec::as_slice))
+                let change = self.change_at(p, at);
+                let keys = p.tables.get(at).and_then(|t| t.order_keys.get(slot)).map(Vec::as_slice);
+                (change, keys.filter(|keys| keys.len() == change.len()))
             }
             None => (&self.tables[at].1, None),
         }
@@ -244,7 +246,10 @@ impl Prepared {
                 let order_keys = table
                     .order_indexes
                     .iter()
-                    .map(|index| rows.iter().map(|(row, _)| index.keys_of(row)).collect())
+                    .map(|slot| match slot {
+                        Some(shared) => rows.iter().map(|(row, _)| shared.index.keys_of(row)).collect(),
+                        None => Vec::new(),
+                    })
                     .collect();
                 PreparedTable { canonical, order_keys }
             })

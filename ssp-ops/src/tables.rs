@@ -98,13 +98,59 @@ impl OrderIndex {
     }
 }
 
+/// A shared index and the number of circuits that use it; a slot whose
+/// index no circuit uses any more is empty (and taken by the next index).
+#[derive(Debug)]
+pub(crate) struct Shared<I> {
+    pub(crate) index: I,
+    users: usize,
+}
+
+/// A table's shared indexes of one kind, by slot.
+pub(crate) type Slots<I> = Vec<Option<Shared<I>>>;
+
+/// Registers a use of the index in `slots` that `same` finds, or of a new
+/// one that `build` makes (in the first empty slot): its slot.
+fn register<I>(slots: &mut Slots<I>, same: impl Fn(&I) -> bool, build: impl FnOnce() -> I) -> usize {
+    if let Some(slot) = slots.iter().position(|s| s.as_ref().is_some_and(|s| same(&s.index))) {
+        if let Some(shared) = &mut slots[slot] {
+            shared.users += 1;
+        }
+        return slot;
+    }
+    let shared = Some(Shared { index: build(), users: 1 });
+    match slots.iter().position(Option::is_none) {
+        Some(slot) => {
+            slots[slot] = shared;
+            slot
+        }
+        None => {
+            slots.push(shared);
+            slots.len() - 1
+        }
+    }
+}
+
+/// Lets go of one use of the index at `slot`, dropping it with its last.
+fn unregister<I>(slots: &mut Slots<I>, slot: usize) {
+    if let Some(Some(shared)) = slots.get_mut(slot) {
+        shared.users -= 1;
+        if shared.users == 0 {
+            slots[slot] = None;
+            while slots.last().is_some_and(Option::is_none) {
+                slots.pop();
+            }
+        }
+    }
+}
+
 /// A base table: its rows (a set: every row has weight one) and its shared
 /// arrangements.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     rows: ZSet<Value>,
-    pub(crate) key_indexes: Vec<KeyIndex>,
-    pub(crate) order_indexes: Vec<OrderIndex>,
+    pub(crate) key_indexes: Slots<KeyIndex>,
+    pub(crate) order_indexes: Slots<OrderIndex>,
 }
 
 impl Table {
@@ -258,12 +304,13 @@ impl Tables {
         for (at, (name, _)) in delta.tables().enumerate() {
             let change = delta.change_at(prepared, at);
             let Some(table) = self.tables.get_mut(name) else { continue };
-            for index in &mut table.key_indexes {
+            for index in table.key_indexes.iter_mut().flatten().map(|s| &mut s.index) {
                 for (row, w) in change.iter() {
                     index.update(row, w);
                 }
             }
             for (slot, index) in table.order_indexes.iter_mut().enumerate() {
+                let Some(Shared { index, .. }) = index else { continue };
                 match delta.keyed_at(Some(prepared), at, slot) {
                     (change, Some(keys)) => {
                         for ((row, w), (part, key)) in change.iter().zip(keys) {
@@ -304,31 +351,38 @@ impl Tables {
         self.apply(&Delta::from_batches(batches))
     }
 
-    /// The key index of `table` by `key`, built from the current rows if new.
+    /// Registers a use of the key index of `table` by `key`, built from the
+    /// current rows if new. Each registration is let go of with
+    /// [`Tables::release_key_index`].
     pub(crate) fn key_index(&mut self, table: &str, key: &Expr) -> KeyIndexRef {
+        // Slots change: what a delta prepared for the tables is stale.
+        self.stamp.changes += 1;
         let t = self.tables.entry(SmolStr::from(table)).or_default();
-        let slot = match t.key_indexes.iter().position(|i| same_expr(&i.key, key)) {
-            Some(slot) => slot,
-            None => {
+        let rows = &t.rows;
+        let slot = register(
+            &mut t.key_indexes,
+            |i| same_expr(&i.key, key),
+            || {
                 let mut index = KeyIndex { key: key.clone(), map: HashMap::default() };
-                for (row, w) in t.rows.iter() {
+                for (row, w) in rows.iter() {
                     index.update(row, w);
                 }
-                t.key_indexes.push(index);
-                t.key_indexes.len() - 1
-            }
-        };
+                index
+            },
+        );
         KeyIndexRef { table: table.into(), slot }
     }
 
-    /// The order index of `table` by `partition` and `order`, built from the
-    /// current rows if new.
+    /// Registers a use of the order index of `table` by `partition` and
+    /// `order`, built from the current rows if new. Each registration is let
+    /// go of with [`Tables::release_order_index`].
     pub(crate) fn order_index(
         &mut self,
         table: &str,
         partition: Option<&Expr>,
         order: &[(Expr, Direction)],
     ) -> OrderIndexRef {
+        self.stamp.changes += 1;
         let t = self.tables.entry(SmolStr::from(table)).or_default();
         let same_partition = |i: &OrderIndex| match (&i.partition, partition) {
             (Some(a), Some(b)) => same_expr(a, b),
@@ -339,27 +393,56 @@ impl Tables {
             i.order.len() == order.len()
                 && i.order.iter().zip(order).all(|((a, da), (b, db))| da == db && same_expr(a, b))
         };
-        let slot = match t.order_indexes.iter().position(|i| same_partition(i) && same_order(i)) {
-            Some(slot) => slot,
-            None => {
+        let rows = &t.rows;
+        let slot = register(
+            &mut t.order_indexes,
+            |i| same_partition(i) && same_order(i),
+            || {
                 let mut index =
                     OrderIndex { partition: partition.cloned(), order: order.to_vec(), partitions: HashMap::default() };
-                for (row, w) in t.rows.iter() {
+                for (row, w) in rows.iter() {
                     index.update(row, w);
                 }
-                t.order_indexes.push(index);
-                t.order_indexes.len() - 1
-            }
-        };
+                index
+            },
+        );
         OrderIndexRef { table: table.into(), slot }
     }
 
+    /// Lets go of one registration of a key index; the index is dropped
+    /// with its last.
+    pub(crate) fn release_key_index(&mut self, r: &KeyIndexRef) {
+        self.stamp.changes += 1;
+        if let Some(t) = self.tables.get_mut(&r.table) {
+            unregister(&mut t.key_indexes, r.slot);
+        }
+    }
+
+    /// Lets go of one registration of an order index; the index is dropped
+    /// with its last.
+    pub(crate) fn release_order_index(&mut self, r: &OrderIndexRef) {
+        self.stamp.changes += 1;
+        if let Some(t) = self.tables.get_mut(&r.table) {
+            unregister(&mut t.order_indexes, r.slot);
+        }
+    }
+
+    /// The number of shared indexes (by join key and by order) over all
+    /// tables: each lives while a [`Circuit`](crate::Circuit) that reads it
+    /// does, until [`Circuit::release`](crate::Circuit::release).
+    pub fn index_count(&self) -> usize {
+        self.tables
+            .values()
+            .map(|t| t.key_indexes.iter().flatten().count() + t.order_indexes.iter().flatten().count())
+            .sum()
+    }
+
     pub(crate) fn get_key_index(&self, r: &KeyIndexRef) -> Option<&KeyIndex> {
-        self.tables.get(&r.table).and_then(|t| t.key_indexes.get(r.slot))
+        self.tables.get(&r.table).and_then(|t| t.key_indexes.get(r.slot)?.as_ref()).map(|s| &s.index)
     }
 
     pub(crate) fn get_order_index(&self, r: &OrderIndexRef) -> Option<&OrderIndex> {
-        self.tables.get(&r.table).and_then(|t| t.order_indexes.get(r.slot))
+        self.tables.get(&r.table).and_then(|t| t.order_indexes.get(r.slot)?.as_ref()).map(|s| &s.index)
     }
 }
 

@@ -364,3 +364,52 @@ proptest! {
         }
     }
 }
+
+/// Circuits of several plans made and released as the tables change: every
+/// live circuit equals the reference after every version (a released index's
+/// slot is taken by the next index registered, perhaps another one), and the
+/// tables hold no shared index once every circuit is released.
+fn check_comings_and_goings(plans: &[Plan], versions: &[Vec<ChangeBatch>]) -> Result<(), TestCaseError> {
+    let mut tables = Tables::new();
+    let mut live: Vec<(usize, Circuit, ZSet<Value>)> = Vec::new();
+    for (step, batches) in versions.iter().enumerate() {
+        // The change is checked (and prepared for the tables) before the
+        // circuits come and go, so that what was prepared goes stale.
+        let delta = Delta::from_batches(batches);
+        tables.check(&delta).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        // Every other version the oldest circuit is released, then one is
+        // made (of the plans in turn), perhaps in the slots just freed.
+        if step % 2 == 1 {
+            let (_, oldest, _) = live.remove(0);
+            oldest.release(&mut tables);
+        }
+        let which = step % plans.len();
+        let (circuit, initial) = Circuit::new(plans[which].clone(), &mut tables);
+        prop_assert_eq!(&initial, &evaluate(&plans[which], &tables), "hydration at version {}", step);
+        live.push((which, circuit, initial));
+        let changes: Vec<ZSet<Value>> = live.iter_mut().map(|(_, c, _)| c.step(&tables, &delta)).collect();
+        tables.apply(&delta).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for ((which, _, view), change) in live.iter_mut().zip(changes) {
+            *view += &change;
+            prop_assert_eq!(&*view, &evaluate(&plans[*which], &tables), "plan {} after version {}", which, step);
+        }
+    }
+    for (_, circuit, _) in live {
+        circuit.release(&mut tables);
+    }
+    prop_assert_eq!(tables.index_count(), 0, "every shared index released");
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn circuits_made_and_released_as_tables_change_equal_the_reference(
+        a in prop::collection::vec(spec(), 1..4),
+        b in prop::collection::vec(spec(), 1..4),
+        versions in streams(),
+    ) {
+        check_comings_and_goings(&[build(&a), build(&b)], &versions)?;
+    }
+}

@@ -439,10 +439,13 @@ impl Engine {
     fn evict(&mut self, view: &ViewId) {
         if let Some(gone) = self.views.remove(view) {
             self.routes.remove(view, gone.circuit.route_keys());
+            // The shared indexes only this view read go with it.
+            let View { circuit, text, .. } = *gone;
+            circuit.release(&mut self.tables);
             // The shape's plans go with its last view (the text is shared
             // by the shape's views and the map's key).
-            if Arc::strong_count(&gone.text) == 2 {
-                self.shapes.remove(&gone.text);
+            if Arc::strong_count(&text) == 2 {
+                self.shapes.remove(&text);
             }
         }
     }
@@ -634,7 +637,7 @@ impl Engine {
             let (circuit, output) = view.circuit.rebuild(&mut self.tables);
             let mut change = output;
             change -= &view.output();
-            view.circuit = circuit;
+            std::mem::replace(&mut view.circuit, circuit).release(&mut self.tables);
             view.trips += 1;
             self.trips += 1;
             let diff = view.absorb(change, version).inspect_err(|e| self.failed = Some(e.to_string()))?;

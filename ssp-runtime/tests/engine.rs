@@ -322,6 +322,9 @@ fn a_step_out_of_time_rehydrates_the_view() {
     let state = engine.view(&view).expect("registered").state();
     assert_eq!(client.iter().collect::<BTreeMap<_, _>>(), state.iter().collect::<BTreeMap<_, _>>());
     assert!(state.get(&RecordId::new("t2", 99)).is_some(), "the new top row is shown");
+    // The circuit it replaced let go of its index: the view's is the last.
+    assert!(!engine.unregister(&view).expect("registered"));
+    assert_eq!(engine.tables().index_count(), 0, "no index left behind by the rebuild");
     // With time to spare, nothing trips.
     let mut engine =
         Engine::builder().schema(schema()).breaker(Breaker::NEVER.budget(Some(Duration::from_secs(60)))).build();

@@ -132,9 +132,11 @@ fn an_evicted_view_is_rebuilt_on_demand_and_its_client_catches_up_minimally() {
     engine.disconnect(&a, at(SECOND));
     engine.disconnect(&b, at(SECOND));
     assert_eq!(engine.plans(), 2);
+    assert_eq!(engine.tables().index_count(), 1, "the top-3 view's order index");
     let expired = engine.expire(at(2 * SECOND));
     assert_eq!(expired.evicted.len(), 2, "both evicted while their clients are away");
     assert_eq!(engine.plans(), 0, "their shapes' plans go with them");
+    assert_eq!(engine.tables().index_count(), 0, "and the shared index only they read");
     assert_eq!(dropped(&expired), [(b.clone(), other.clone())], "an ephemeral hold expires at once");
     assert!(engine.views().next().is_none(), "their state is freed");
 
@@ -152,6 +154,7 @@ fn an_evicted_view_is_rebuilt_on_demand_and_its_client_catches_up_minimally() {
     // rebuilt from the tables, and its record gets only what changed.
     let again = engine.subscribe(&a, QUERY, Params::new(), Lifetime::Preload, at(3 * SECOND)).expect("rebuilt");
     assert_eq!(again, view, "the same view");
+    assert_eq!(engine.tables().index_count(), 1, "its index built again");
     let diff = engine.catch_up(&view, Some(&cvr)).expect("a catch-up");
     assert!(diff.upserts.len() <= 2 && diff.removed.len() <= 2, "only what changed: {diff:?}");
     assert!(diff.removed.contains(&top), "the closed issue leaves: {diff:?}");
@@ -182,7 +185,9 @@ fn a_view_stays_while_anyone_holds_it() {
     let expired = engine.expire(at(2 * SECOND));
     assert!(expired.evicted.is_empty());
     assert_eq!(dropped(&expired), [(b.clone(), view.clone())], "b's too");
+    assert_eq!(engine.tables().index_count(), 1);
     assert!(!engine.unregister(&view).expect("registered"), "dropped with its last hold");
+    assert_eq!(engine.tables().index_count(), 0, "its index goes with it");
     assert!(matches!(engine.unregister(&view), Err(RuntimeError::UnknownView { .. })));
     // Releasing what one does not hold is an error.
     assert!(matches!(engine.release(&a, &view, at(3 * SECOND)), Err(RuntimeError::NotHeld { .. })));

@@ -21,7 +21,7 @@ use ssp_core::{Value, ZSet, ZWeight};
 use super::join::{Ctx, Filters};
 use crate::expr::Expr;
 use crate::sort::{Direction, Ranked, SortKey, cmp_ranked};
-use crate::tables::OrderIndexRef;
+use crate::tables::{OrderIndexRef, Tables};
 
 /// Where a top-k reads its ordered input.
 #[derive(Debug)]
@@ -184,6 +184,13 @@ impl TopK {
     /// The rows of the window (for memory accounting).
     pub(crate) fn window_len(&self) -> usize {
         self.window.len()
+    }
+
+    /// Lets go of the shared order index it reads, if any.
+    pub(crate) fn release(&self, tables: &mut Tables) {
+        if let Ordered::Shared { index, .. } = &self.input {
+            tables.release_order_index(index);
+        }
     }
 
     /// Whether the ordered input is a shared order index.
