@@ -201,7 +201,9 @@ impl<K> ZSet<K> {
         self.map.iter().map(|(k, _)| k)
     }
 
-    /// The elements and their weights in ascending element order.
+    /// The elements and their weights in ascending element order (elements
+    /// equal by `Ord` but not the same, such as `1` and `1.0f`, in hash
+    /// order).
     pub fn iter_sorted(&self) -> impl ExactSizeIterator<Item = (&K, ZWeight)> + '_
     where
         K: Ord,
@@ -280,10 +282,14 @@ impl<K: Element> ZSet<K> {
         Q: Element + ?Sized,
     {
         let hash = hash_of(key);
-        self.map
-            .find(hash, |(k, _)| k.borrow().same(key))
-            .or_else(|| self.map.find(hash, |(k, _)| k.borrow() == key))
-            .map(|(k, w)| (k, *w))
+        // One probe finds an equal element; only one that is not the same
+        // (rare) makes a second look for the same one.
+        match self.map.find(hash, |(k, _)| k.borrow() == key) {
+            Some((k, w)) if !k.borrow().same(key) => {
+                Some(self.map.find(hash, |(k, _)| k.borrow().same(key)).map_or((k, *w), |(k, w)| (k, *w)))
+            }
+            found => found.map(|(k, w)| (k, *w)),
+        }
     }
 
     /// Whether `key` has a non-zero weight.

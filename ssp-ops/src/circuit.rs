@@ -178,7 +178,11 @@ impl Circuit {
 
     /// A new circuit of this one's plan and parameters over `tables` as they
     /// are, with its initial output: a rehydration (after a step that gave
-    /// up, or when rebuilding is cheaper than stepping).
+    /// up, or when rebuilding is cheaper than stepping). The new circuit
+    /// registers its own uses of the shared indexes: [`release`] the one it
+    /// replaces.
+    ///
+    /// [`release`]: Circuit::release
     pub fn rebuild(&self, tables: &mut Tables) -> (Circuit, ZSet<Value>) {
         Self::with_params(self.plan.clone(), self.params.to_vec(), tables)
     }

@@ -41,8 +41,10 @@ pub struct Delta {
     /// version changes few tables (usually one): a sorted vector finds them
     /// faster than a hash map, and is made without an allocation of its own.
     tables: SmallVec<[(SmolStr, ZSet<Value>); 1]>,
-    /// The change as the tables before it see it, made by the first circuit
-    /// that steps with it and read by the others and by [`Tables::apply`].
+    /// The change as the tables before it see it, made once (by
+    /// [`Tables::check`] or the first circuit that steps with it) and read by
+    /// the circuits and by [`Tables::apply`]. Made for tables whose indexes
+    /// then change, it is stale: each reader then makes its own.
     prepared: OnceLock<Prepared>,
 }
 

@@ -240,18 +240,6 @@ impl ExactOrd for Value {
     }
 }
 
-impl ExactOrd for SortKey {
-    fn cmp_exact(&self, other: &Self) -> Ordering {
-        self.cmp(other)
-    }
-}
-
-impl<T: ExactOrd + ?Sized> ExactOrd for &T {
-    fn cmp_exact(&self, other: &Self) -> Ordering {
-        (**self).cmp_exact(*other)
-    }
-}
-
 impl<A: ExactOrd, B: ExactOrd> ExactOrd for (A, B) {
     fn cmp_exact(&self, other: &Self) -> Ordering {
         self.0.cmp_exact(&other.0).then_with(|| self.1.cmp_exact(&other.1))

@@ -98,6 +98,13 @@ impl OrderIndex {
     }
 }
 
+/// Whether `rows` hold a row equal to `row` in other number kinds (the same
+/// record, written differently) that `change` does not remove: inserting
+/// `row` would hold the record twice.
+fn held_apart(rows: &ZSet<Value>, change: &ZSet<Value>, row: &Value) -> bool {
+    rows.get_equal(row).is_some_and(|(held, _)| !held.identical(row) && change.weight(held) >= 0)
+}
+
 /// A shared index and the number of circuits that use it; a slot whose
 /// index no circuit uses any more is empty (and taken by the next index).
 #[derive(Debug)]
@@ -110,38 +117,41 @@ pub(crate) struct Shared<I> {
 pub(crate) type Slots<I> = Vec<Option<Shared<I>>>;
 
 /// Registers a use of the index in `slots` that `same` finds, or of a new
-/// one that `build` makes (in the first empty slot): its slot.
-fn register<I>(slots: &mut Slots<I>, same: impl Fn(&I) -> bool, build: impl FnOnce() -> I) -> usize {
+/// one that `build` makes (in the first empty slot): its slot, and whether
+/// the slots changed.
+fn register<I>(slots: &mut Slots<I>, same: impl Fn(&I) -> bool, build: impl FnOnce() -> I) -> (usize, bool) {
     if let Some(slot) = slots.iter().position(|s| s.as_ref().is_some_and(|s| same(&s.index))) {
         if let Some(shared) = &mut slots[slot] {
             shared.users += 1;
         }
-        return slot;
+        return (slot, false);
     }
     let shared = Some(Shared { index: build(), users: 1 });
     match slots.iter().position(Option::is_none) {
         Some(slot) => {
             slots[slot] = shared;
-            slot
+            (slot, true)
         }
         None => {
             slots.push(shared);
-            slots.len() - 1
+            (slots.len() - 1, true)
         }
     }
 }
 
-/// Lets go of one use of the index at `slot`, dropping it with its last.
-fn unregister<I>(slots: &mut Slots<I>, slot: usize) {
-    if let Some(Some(shared)) = slots.get_mut(slot) {
-        shared.users -= 1;
-        if shared.users == 0 {
-            slots[slot] = None;
-            while slots.last().is_some_and(Option::is_none) {
-                slots.pop();
-            }
-        }
+/// Lets go of one use of the index at `slot`, dropping it with its last:
+/// whether the slots changed.
+fn unregister<I>(slots: &mut Slots<I>, slot: usize) -> bool {
+    let Some(Some(shared)) = slots.get_mut(slot) else { return false };
+    shared.users -= 1;
+    if shared.users > 0 {
+        return false;
     }
+    slots[slot] = None;
+    while slots.last().is_some_and(Option::is_none) {
+        slots.pop();
+    }
+    true
 }
 
 /// A base table: its rows (a set: every row has weight one) and its shared
@@ -232,7 +242,9 @@ impl Tables {
 
     /// Checks that `delta` can be applied: that it gives no row a weight other
     /// than zero or one (a delete of a row that is not there, an insert of a
-    /// row already there, as a stale or repeated notification would).
+    /// row already there, as a stale or repeated notification would, also
+    /// where it writes a number in another kind: `{ id: t:1, n: 1.0f }` while
+    /// `{ id: t:1, n: 1 }` is held).
     ///
     /// Check a version's change *before* stepping circuits with it: circuits
     /// take the change into their state as they step, so a change that
@@ -241,11 +253,15 @@ impl Tables {
         let prepared = delta.prepare(self);
         for (at, (name, _)) in delta.tables().enumerate() {
             let rows = self.tables.get(name).map(Table::rows);
-            for (row, w) in delta.change_at(prepared.get(), at).iter() {
+            let change = delta.change_at(prepared.get(), at);
+            for (row, w) in change.iter() {
                 let now = rows.map_or(0, |r| r.weight(row));
                 let after = now.wrapping_add(w);
                 if after != 0 && after != 1 {
                     return Err(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: after });
+                }
+                if w > 0 && rows.is_some_and(|rows| held_apart(rows, change, row)) {
+                    return Err(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: 2 });
                 }
             }
         }
@@ -287,6 +303,9 @@ impl Tables {
                         table.rows.update(row.clone(), after);
                     }
                     after
+                } else if held_apart(&table.rows, change, row) {
+                    refused = Some(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: 2 });
+                    break 'tables;
                 } else {
                     table.rows.update(row.clone(), w)
                 };
@@ -355,11 +374,9 @@ impl Tables {
     /// current rows if new. Each registration is let go of with
     /// [`Tables::release_key_index`].
     pub(crate) fn key_index(&mut self, table: &str, key: &Expr) -> KeyIndexRef {
-        // Slots change: what a delta prepared for the tables is stale.
-        self.stamp.changes += 1;
         let t = self.tables.entry(SmolStr::from(table)).or_default();
         let rows = &t.rows;
-        let slot = register(
+        let (slot, changed) = register(
             &mut t.key_indexes,
             |i| same_expr(&i.key, key),
             || {
@@ -370,6 +387,8 @@ impl Tables {
                 index
             },
         );
+        // New slots: what a delta prepared for the tables is stale.
+        self.stamp.changes += u64::from(changed);
         KeyIndexRef { table: table.into(), slot }
     }
 
@@ -382,7 +401,6 @@ impl Tables {
         partition: Option<&Expr>,
         order: &[(Expr, Direction)],
     ) -> OrderIndexRef {
-        self.stamp.changes += 1;
         let t = self.tables.entry(SmolStr::from(table)).or_default();
         let same_partition = |i: &OrderIndex| match (&i.partition, partition) {
             (Some(a), Some(b)) => same_expr(a, b),
@@ -394,7 +412,7 @@ impl Tables {
                 && i.order.iter().zip(order).all(|((a, da), (b, db))| da == db && same_expr(a, b))
         };
         let rows = &t.rows;
-        let slot = register(
+        let (slot, changed) = register(
             &mut t.order_indexes,
             |i| same_partition(i) && same_order(i),
             || {
@@ -406,24 +424,27 @@ impl Tables {
                 index
             },
         );
+        self.stamp.changes += u64::from(changed);
         OrderIndexRef { table: table.into(), slot }
     }
 
     /// Lets go of one registration of a key index; the index is dropped
     /// with its last.
     pub(crate) fn release_key_index(&mut self, r: &KeyIndexRef) {
-        self.stamp.changes += 1;
-        if let Some(t) = self.tables.get_mut(&r.table) {
-            unregister(&mut t.key_indexes, r.slot);
+        if let Some(t) = self.tables.get_mut(&r.table)
+            && unregister(&mut t.key_indexes, r.slot)
+        {
+            self.stamp.changes += 1;
         }
     }
 
     /// Lets go of one registration of an order index; the index is dropped
     /// with its last.
     pub(crate) fn release_order_index(&mut self, r: &OrderIndexRef) {
-        self.stamp.changes += 1;
-        if let Some(t) = self.tables.get_mut(&r.table) {
-            unregister(&mut t.order_indexes, r.slot);
+        if let Some(t) = self.tables.get_mut(&r.table)
+            && unregister(&mut t.order_indexes, r.slot)
+        {
+            self.stamp.changes += 1;
         }
     }
 

@@ -219,6 +219,26 @@ fn tables_refuse_changes_that_break_set_semantics() {
     assert!(err.to_string().contains("weight -1"), "{err}");
     assert_eq!(tables.apply(&delta), Err(err));
     assert_eq!(tables.len("t"), 0);
+
+    // A row held is inserted again, its number written in another kind (a
+    // repeated notification from a source that writes numbers differently):
+    // the table would hold the record twice.
+    let mut first = Delta::new();
+    first.update("t", row("{ id: 1, n: 1 }"), 1);
+    tables.apply(&first).expect("a new row");
+    let mut again = Delta::new();
+    again.update("t", row("{ id: 1, n: 1.0f }"), 1);
+    let err = tables.check(&again).expect_err("the record is held");
+    assert!(err.to_string().contains("weight 2"), "{err}");
+    assert_eq!(tables.apply(&again), Err(err));
+    assert_eq!(tables.rows("t"), Some(&ZSet::from_iter([(row("{ id: 1, n: 1 }"), 1)])));
+    // Replacing it by the other kind is a change.
+    let mut rekind = Delta::new();
+    rekind.update("t", row("{ id: 1, n: 1 }"), -1);
+    rekind.update("t", row("{ id: 1, n: 1.0f }"), 1);
+    tables.check(&rekind).expect("a kind-only change");
+    tables.apply(&rekind).expect("a kind-only change");
+    assert_eq!(tables.rows("t"), Some(&ZSet::from_iter([(row("{ id: 1, n: 1.0f }"), 1)])));
 }
 
 // Found in review: `x * 2` and `x * 2.0f` are equal as expressions (their

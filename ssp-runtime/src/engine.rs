@@ -481,7 +481,13 @@ impl Engine {
         };
         let (circuit, initial) = Circuit::with_params(plan, slots, &mut self.tables);
         let mut view = Box::new(View::new(id.clone(), text, circuit, shows_records));
-        view.absorb(initial, self.version)?;
+        if let Err(e) = view.absorb(initial, self.version) {
+            // The circuit's indexes go with it (its shape stays: its plans
+            // are planned, and another view may take them).
+            let View { circuit, .. } = *view;
+            circuit.release(&mut self.tables);
+            return Err(e);
+        }
         self.routes.add(&id, view.circuit.route_keys());
         self.views.insert(view);
         Ok(id)

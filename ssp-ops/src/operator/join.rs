@@ -75,7 +75,6 @@ impl Side {
         }
     }
 
-    /// The total weight of the rows with key `key` (before the step).
     /// Lets go of the shared index this side reads, if any.
     pub(crate) fn release(&self, tables: &mut Tables) {
         if let Side::Shared { index, .. } = self {
@@ -83,6 +82,7 @@ impl Side {
         }
     }
 
+    /// The total weight of the rows with key `key` (before the step).
     pub(crate) fn count(&self, ctx: Ctx<'_>, key: &Value) -> ZWeight {
         let mut n: ZWeight = 0;
         self.for_each(ctx, key, |_, w| n = n.wrapping_add(w));

@@ -60,6 +60,7 @@ fn node(v: Value) -> Value {
     match v {
         Value::Number(n) => Value::Number(canonical(n)),
         Value::Array(a) if a.iter().any(has_number) => Value::Array(a.iter().cloned().map(node).collect()),
+        Value::Set(s) if s.iter().any(has_number) => Value::Set(s.iter().cloned().map(node).collect()),
         Value::Object(o) if o.iter().any(|(_, v)| has_number(v)) => {
             Value::Object(o.iter().map(|(k, v)| (k, node(v.clone()))).collect())
         }
@@ -71,6 +72,7 @@ fn has_number(v: &Value) -> bool {
     match v {
         Value::Number(_) => true,
         Value::Array(a) => a.iter().any(has_number),
+        Value::Set(s) => s.iter().any(has_number),
         Value::Object(o) => o.iter().any(|(_, v)| has_number(v)),
         _ => false,
     }
@@ -267,4 +269,29 @@ pub(crate) fn reference(starts: &ZSet<Value>, edges: &ZSet<Value>, walk: Walk<'_
         }
     }
     found.iter().map(|p| (out_row(p), 1)).collect()
+}
+
+#[cfg(test)]
+mod node_tests {
+    use ssp_core::{Set, Value};
+
+    use super::node;
+
+    // Nodes equal across number kinds are one node, wherever the numbers
+    // sit (the reference's ordered sets merge them; the Z-sets must too).
+    #[test]
+    fn nodes_equal_across_kinds_are_identical() {
+        let pairs: [(Value, Value); 3] = [
+            ("1".parse().expect("a literal"), "1.0f".parse().expect("a literal")),
+            ("{ a: [1dec, 2] }".parse().expect("a literal"), "{ a: [1, 2.0f] }".parse().expect("a literal")),
+            (
+                Value::Set([Value::from(1), Value::from(2.0)].into_iter().collect::<Set>()),
+                Value::Set([Value::from(1.0), Value::from(2)].into_iter().collect::<Set>()),
+            ),
+        ];
+        for (a, b) in pairs {
+            assert_eq!(a, b);
+            assert!(node(a.clone()).identical(&node(b.clone())), "{a} and {b} are one node");
+        }
+    }
 }
