@@ -143,6 +143,8 @@ impl Circuit {
     /// Call it with the tables the circuit was made over when the circuit
     /// is no longer wanted (dropping a circuit without it keeps its indexes
     /// for as long as the tables live, and up to date, at a cost per change).
+    /// Released against other tables, it lets go of nothing: their indexes
+    /// are other circuits'.
     ///
     /// ```
     /// use ssp_ops::{Circuit, Direction, Expr, PlanBuilder, Tables};
@@ -152,12 +154,22 @@ impl Circuit {
     /// let plan = b.build(top).unwrap();
     /// let mut tables = Tables::new();
     /// let (first, _) = Circuit::new(plan.clone(), &mut tables);
-    /// let (second, _) = Circuit::new(plan, &mut tables);
+    /// let (second, _) = Circuit::new(plan.clone(), &mut tables);
     /// assert_eq!(tables.index_count(), 1, "one order index, shared");
     /// first.release(&mut tables);
     /// assert_eq!(tables.index_count(), 1, "the second circuit still reads it");
     /// second.release(&mut tables);
     /// assert_eq!(tables.index_count(), 0);
+    ///
+    /// // Other tables hold none of a circuit's indexes: nothing of theirs is
+    /// // let go (and the circuit's own stay registered).
+    /// let mut others = Tables::new();
+    /// let (theirs, _) = Circuit::new(plan.clone(), &mut others);
+    /// let (mine, _) = Circuit::new(plan, &mut tables);
+    /// mine.release(&mut others);
+    /// assert_eq!((tables.index_count(), others.index_count()), (1, 1));
+    /// theirs.release(&mut others);
+    /// assert_eq!(others.index_count(), 0);
     /// ```
     pub fn release(self, tables: &mut Tables) {
         for state in self.states.iter() {
@@ -349,7 +361,9 @@ impl Circuit {
     /// *before* the version. Check `delta` with [`Tables::check`] first (a
     /// change the tables refuse must not reach any circuit), and call
     /// [`Tables::apply`] with the same `delta` once every affected circuit has
-    /// stepped; create no circuit in between.
+    /// stepped; create no circuit in between. `tables` are the tables the
+    /// circuit was made over: in other tables it finds none of its shared
+    /// indexes.
     pub fn step(&mut self, tables: &Tables, delta: &Delta) -> ZSet<Value> {
         if !self.is_affected_by(delta) {
             return ZSet::new();

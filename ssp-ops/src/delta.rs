@@ -185,7 +185,7 @@ impl Delta {
         index: &OrderIndexRef,
     ) -> Option<(&'a ZSet<Value>, Cow<'a, [Keyed]>)> {
         let at = self.position(&index.table).ok()?;
-        match self.keyed_at(Some(prepared), at, index.slot) {
+        match self.keyed_at(Some(prepared), at, index.slot as usize) {
             (change, Some(keys)) => Some((change, Cow::Borrowed(keys))),
             (change, None) => {
                 let index = tables.get_order_index(index)?;

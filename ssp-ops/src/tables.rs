@@ -98,6 +98,11 @@ impl OrderIndex {
     }
 }
 
+/// A slot's number in a handle (a table has few indexes).
+fn slot_number(slot: usize) -> u32 {
+    u32::try_from(slot).unwrap_or(u32::MAX)
+}
+
 /// Whether `rows` hold a row equal to `row` in other number kinds (the same
 /// record, written differently) that `change` does not remove: inserting
 /// `row` would hold the record twice.
@@ -201,18 +206,22 @@ pub(crate) struct Stamp {
     changes: u64,
 }
 
-/// A handle on a key index of a table.
+/// A handle on a key index of a table of one [`Tables`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct KeyIndexRef {
     pub(crate) table: SmolStr,
-    pub(crate) slot: usize,
+    pub(crate) slot: u32,
+    /// The tables that hold it (the low bits of their id): a handle used
+    /// with other tables finds no index, and releases none.
+    owner: u32,
 }
 
-/// A handle on an order index of a table.
+/// A handle on an order index of a table of one [`Tables`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct OrderIndexRef {
     pub(crate) table: SmolStr,
-    pub(crate) slot: usize,
+    pub(crate) slot: u32,
+    owner: u32,
 }
 
 impl Tables {
@@ -224,6 +233,11 @@ impl Tables {
     /// These tables as they are now.
     pub(crate) fn stamp(&self) -> Stamp {
         self.stamp
+    }
+
+    /// Which tables these are, as index handles record it.
+    fn owner(&self) -> u32 {
+        self.stamp.id as u32
     }
 
     pub(crate) fn table(&self, table: &str) -> Option<&Table> {
@@ -389,7 +403,7 @@ impl Tables {
         );
         // New slots: what a delta prepared for the tables is stale.
         self.stamp.changes += u64::from(changed);
-        KeyIndexRef { table: table.into(), slot }
+        KeyIndexRef { table: table.into(), slot: slot_number(slot), owner: self.owner() }
     }
 
     /// Registers a use of the order index of `table` by `partition` and
@@ -425,14 +439,15 @@ impl Tables {
             },
         );
         self.stamp.changes += u64::from(changed);
-        OrderIndexRef { table: table.into(), slot }
+        OrderIndexRef { table: table.into(), slot: slot_number(slot), owner: self.owner() }
     }
 
     /// Lets go of one registration of a key index; the index is dropped
     /// with its last.
     pub(crate) fn release_key_index(&mut self, r: &KeyIndexRef) {
-        if let Some(t) = self.tables.get_mut(&r.table)
-            && unregister(&mut t.key_indexes, r.slot)
+        if r.owner == self.owner()
+            && let Some(t) = self.tables.get_mut(&r.table)
+            && unregister(&mut t.key_indexes, r.slot as usize)
         {
             self.stamp.changes += 1;
         }
@@ -441,8 +456,9 @@ impl Tables {
     /// Lets go of one registration of an order index; the index is dropped
     /// with its last.
     pub(crate) fn release_order_index(&mut self, r: &OrderIndexRef) {
-        if let Some(t) = self.tables.get_mut(&r.table)
-            && unregister(&mut t.order_indexes, r.slot)
+        if r.owner == self.owner()
+            && let Some(t) = self.tables.get_mut(&r.table)
+            && unregister(&mut t.order_indexes, r.slot as usize)
         {
             self.stamp.changes += 1;
         }
@@ -459,11 +475,13 @@ impl Tables {
     }
 
     pub(crate) fn get_key_index(&self, r: &KeyIndexRef) -> Option<&KeyIndex> {
-        self.tables.get(&r.table).and_then(|t| t.key_indexes.get(r.slot)?.as_ref()).map(|s| &s.index)
+        let t = self.tables.get(&r.table).filter(|_| r.owner == self.owner())?;
+        t.key_indexes.get(r.slot as usize)?.as_ref().map(|s| &s.index)
     }
 
     pub(crate) fn get_order_index(&self, r: &OrderIndexRef) -> Option<&OrderIndex> {
-        self.tables.get(&r.table).and_then(|t| t.order_indexes.get(r.slot)?.as_ref()).map(|s| &s.index)
+        let t = self.tables.get(&r.table).filter(|_| r.owner == self.owner())?;
+        t.order_indexes.get(r.slot as usize)?.as_ref().map(|s| &s.index)
     }
 }
 
