@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use smallvec::SmallVec;
 use smol_str::SmolStr;
@@ -221,6 +222,30 @@ pub(crate) struct Prepared {
     stamp: Stamp,
     /// Per changed table, in the order of [`Delta::tables`].
     tables: SmallVec<[PreparedTable; 1]>,
+    /// Whether [`Tables::check`] passed the change against those tables.
+    checked: Checked,
+}
+
+/// A flag set once, read by any thread.
+#[derive(Debug, Default)]
+struct Checked(AtomicBool);
+
+impl Clone for Checked {
+    fn clone(&self) -> Self {
+        Checked(AtomicBool::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl Prepared {
+    /// Marks the change as checked against the tables it was made for.
+    pub(crate) fn mark_checked(&self) {
+        self.checked.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Tables::check`] passed the change against these tables.
+    pub(crate) fn is_checked(&self) -> bool {
+        self.checked.0.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -256,7 +281,7 @@ impl Prepared {
                 PreparedTable { canonical, order_keys }
             })
             .collect();
-        Prepared { stamp: tables.stamp(), tables: prepared }
+        Prepared { stamp: tables.stamp(), tables: prepared, checked: Checked::default() }
     }
 }
 

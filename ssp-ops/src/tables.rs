@@ -279,6 +279,8 @@ impl Tables {
                 }
             }
         }
+        // `apply` need not look for records held in other kinds again.
+        prepared.get().mark_checked();
         Ok(())
     }
 
@@ -293,6 +295,7 @@ impl Tables {
         // the circuits that stepped with it prepared, or made now.
         let prep = delta.prepare(self);
         let prepared = prep.get();
+        let checked = prepared.is_checked();
         self.stamp.changes += 1;
         // The rows first, each update checked as it is made (one hash lookup
         // per row); a refused update undoes the `made` ones before it.
@@ -317,7 +320,7 @@ impl Tables {
                         table.rows.update(row.clone(), after);
                     }
                     after
-                } else if held_apart(&table.rows, change, row) {
+                } else if !checked && held_apart(&table.rows, change, row) {
                     refused = Some(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: 2 });
                     break 'tables;
                 } else {
