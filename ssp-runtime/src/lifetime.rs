@@ -46,6 +46,7 @@ pub enum Lifetime {
 /// | [`Lifetime::Navigational`] | 30 s |
 /// | [`Lifetime::Preload`] | 5 min |
 /// | [`Lifetime::Permanent`] | never |
+/// | a disconnected client's open subscriptions ([`disconnect_grace`](Self::disconnect_grace)) | 0 (released at once) |
 /// | a disconnected client's holds ([`forget_after`](Self::forget_after)) | 7 days |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -59,6 +60,12 @@ pub struct Ttls {
     /// A client disconnected for this long (wall time) is forgotten with
     /// its holds, but for its permanent ones. Default: 7 days.
     pub forget_after: Duration,
+    /// For this long (wall time) after a client disconnects, the
+    /// subscriptions it had open keep their views in memory, as if still
+    /// open: a connection that blips (a mobile client changing networks)
+    /// comes back to its views without a rehydration. After it, they are
+    /// released as at the disconnect. Default: 0.
+    pub disconnect_grace: Duration,
 }
 
 impl Default for Ttls {
@@ -68,6 +75,7 @@ impl Default for Ttls {
             navigational: Duration::from_secs(30),
             preload: Duration::from_secs(5 * 60),
             forget_after: Duration::from_secs(7 * 24 * 60 * 60),
+            disconnect_grace: Duration::ZERO,
         }
     }
 }
@@ -94,6 +102,20 @@ impl Ttls {
     /// With how long a disconnected client is remembered.
     pub fn forget_after(mut self, after: Duration) -> Self {
         self.forget_after = after;
+        self
+    }
+
+    /// With how long a disconnected client's open subscriptions keep their
+    /// views in memory.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ssp_runtime::Ttls;
+    /// let ttls = Ttls::default().disconnect_grace(Duration::from_secs(10));
+    /// assert_eq!(ttls.disconnect_grace, Duration::from_secs(10));
+    /// ```
+    pub fn disconnect_grace(mut self, grace: Duration) -> Self {
+        self.disconnect_grace = grace;
         self
     }
 
@@ -155,6 +177,10 @@ struct Hold {
     released: u64,
     /// The caller's clock then.
     released_at: Timestamp,
+    /// Whether it was open when its client disconnected (and the client
+    /// has not connected since): within [`Ttls::disconnect_grace`] it keeps
+    /// its view as if open.
+    paused: bool,
 }
 
 /// One client's holds, with its TTL clock.
@@ -178,7 +204,13 @@ impl Client {
         if !self.connected {
             self.connected = true;
             self.since = now;
+            self.holds.values_mut().for_each(|h| h.paused = false);
         }
+    }
+
+    /// Whether the client is disconnected, for less than `grace`.
+    fn in_grace(&self, now: Timestamp, grace: u64) -> bool {
+        !self.connected && now.0.saturating_sub(self.since.0) < grace
     }
 }
 
@@ -229,6 +261,7 @@ impl Holds {
                 hold.open = 0;
                 hold.released = clock;
                 hold.released_at = now;
+                hold.paused = true;
             }
         }
         c.ran = clock;
@@ -241,7 +274,13 @@ impl Holds {
         let c = self.client(client, now);
         c.connect(now);
         let fresh = !c.holds.contains_key(view);
-        let hold = c.holds.entry(view.clone()).or_insert(Hold { lifetime, open: 0, released: 0, released_at: now });
+        let hold = c.holds.entry(view.clone()).or_insert(Hold {
+            lifetime,
+            open: 0,
+            released: 0,
+            released_at: now,
+            paused: false,
+        });
         // The longest lifetime of the open subscriptions: a hold taken up
         // again after its release takes the new subscription's.
         hold.lifetime = if hold.open == 0 { lifetime } else { hold.lifetime.max(lifetime) };
@@ -293,12 +332,15 @@ impl Holds {
     pub(crate) fn expire(&mut self, now: Timestamp) -> Vec<Dropped> {
         let ttls = self.ttls;
         let forget = millis(ttls.forget_after);
+        let grace = millis(ttls.disconnect_grace);
         let mut dropped = Vec::new();
         for (id, c) in &mut self.clients {
             let clock = c.clock(now);
             let forgotten = !c.connected && now.0.saturating_sub(c.since.0) >= forget;
+            let graced = c.in_grace(now, grace);
             c.holds.retain(|view, hold| {
                 let expired = hold.open == 0
+                    && !(graced && hold.paused)
                     && match ttls.millis(hold.lifetime) {
                         None => false,
                         Some(ttl) => forgotten || clock >= hold.released.saturating_add(ttl),
@@ -320,17 +362,21 @@ impl Holds {
     }
 
     /// Whether some hold keeps `view` in memory: one open, one permanent,
-    /// or one released by a connected client whose TTL has not run out
-    /// (the holds of a disconnected client keep nothing in memory; they
-    /// keep the view the client's, to be rebuilt when it comes back).
+    /// one released by a connected client whose TTL has not run out, or one
+    /// open when its client disconnected less than
+    /// [`Ttls::disconnect_grace`] ago (the other holds of a disconnected
+    /// client keep nothing in memory; they keep the view the client's, to be
+    /// rebuilt when it comes back).
     pub(crate) fn pinned(&self, now: Timestamp) -> std::collections::HashSet<&ViewId> {
         let mut pinned = std::collections::HashSet::new();
+        let grace = millis(self.ttls.disconnect_grace);
         for c in self.clients.values() {
             let clock = c.clock(now);
+            let graced = c.in_grace(now, grace);
             for (view, hold) in &c.holds {
                 let lingers = c.connected
                     && self.ttls.millis(hold.lifetime).is_none_or(|ttl| clock < hold.released.saturating_add(ttl));
-                if hold.open > 0 || hold.lifetime == Lifetime::Permanent || lingers {
+                if hold.open > 0 || hold.lifetime == Lifetime::Permanent || lingers || (graced && hold.paused) {
                     pinned.insert(view);
                 }
             }

@@ -241,3 +241,41 @@ fn a_hold_counts_its_subscriptions_and_takes_the_lifetime_of_the_open_ones() {
     assert!(engine.expire(at(4 * SECOND + 299 * SECOND)).evicted.is_empty(), "preload: 5 min");
     assert_eq!(engine.expire(at(4 * SECOND + 300 * SECOND)).evicted, std::slice::from_ref(&view));
 }
+
+#[test]
+fn a_disconnect_shorter_than_the_grace_keeps_the_open_views() {
+    let ttls = Ttls::default().disconnect_grace(Duration::from_secs(10));
+    let mut engine = Engine::builder().ttls(ttls).build();
+    let mut batch = ChangeBatch::new("issue", Version(1));
+    for k in 0..10 {
+        batch.insert(issue(k, k * 7 % 10, k % 3 != 0, 1)).expect("a batch");
+    }
+    engine.step(Version(1), &[batch]).expect("the table");
+    let c = ClientId::new("c");
+    // An ephemeral subscription, open when the connection drops.
+    let view = engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(0)).expect("a view");
+    // A view the client had already let go of is not kept by the grace.
+    let other = "SELECT * FROM issue WHERE votes > 5";
+    let released = engine.subscribe(&c, other, Params::new(), Lifetime::Ephemeral, at(0)).expect("a view");
+    engine.release(&c, &released, at(SECOND)).expect("held");
+    engine.disconnect(&c, at(2 * SECOND));
+    let expired = engine.expire(at(11 * SECOND));
+    assert_eq!(expired.evicted, std::slice::from_ref(&released), "only the view let go of before");
+    assert_eq!(dropped(&expired), [(c.clone(), released.clone())]);
+    assert!(engine.view(&view).is_some(), "within the grace: kept, as if open");
+    // Back within the grace: the view is there, no rebuild.
+    engine.connect(&c, at(11 * SECOND));
+    let again = engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(11 * SECOND)).expect("held");
+    assert_eq!(again, view);
+    // A second drop outlasts the grace: released as at the disconnect.
+    engine.disconnect(&c, at(20 * SECOND));
+    assert!(engine.expire(at(30 * SECOND - 1)).evicted.is_empty(), "just within the grace");
+    let expired = engine.expire(at(30 * SECOND));
+    assert_eq!(expired.evicted, std::slice::from_ref(&view), "the grace ran out");
+    assert_eq!(dropped(&expired), [(c.clone(), view.clone())], "an ephemeral hold, released at the disconnect");
+    // With no grace (the default), the same drop evicts at once.
+    let mut engine = Engine::default();
+    let view = engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(0)).expect("a view");
+    engine.disconnect(&c, at(SECOND));
+    assert_eq!(engine.expire(at(SECOND)).evicted, [view]);
+}
