@@ -292,6 +292,16 @@ impl<K: Element> ZSet<K> {
         }
     }
 
+    /// Every element equal to `key` by `==` (in every form: for a
+    /// [`Value`](crate::Value), numbers of any kind), with its weight.
+    pub fn equal_to<'a, Q>(&'a self, key: &'a Q) -> impl Iterator<Item = (&'a K, ZWeight)> + 'a
+    where
+        K: Borrow<Q>,
+        Q: Element + ?Sized,
+    {
+        self.map.iter_hash(hash_of(key)).filter(move |(k, _)| k.borrow() == key).map(|(k, w)| (k, *w))
+    }
+
     /// Whether `key` has a non-zero weight.
     pub fn contains<Q>(&self, key: &Q) -> bool
     where

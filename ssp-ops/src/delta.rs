@@ -185,6 +185,9 @@ impl Delta {
         tables: &Tables,
         index: &OrderIndexRef,
     ) -> Option<(&'a ZSet<Value>, Cow<'a, [Keyed]>)> {
+        if !tables.owns(index) {
+            return None;
+        }
         let at = self.position(&index.table).ok()?;
         match self.keyed_at(Some(prepared), at, index.slot as usize) {
             (change, Some(keys)) => Some((change, Cow::Borrowed(keys))),

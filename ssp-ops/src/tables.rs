@@ -240,6 +240,11 @@ impl Tables {
         self.stamp.id as u32
     }
 
+    /// Whether these tables hold the index `r` names.
+    pub(crate) fn owns(&self, r: &OrderIndexRef) -> bool {
+        r.owner == self.owner()
+    }
+
     pub(crate) fn table(&self, table: &str) -> Option<&Table> {
         self.tables.get(table)
     }
@@ -274,7 +279,10 @@ impl Tables {
                 if after != 0 && after != 1 {
                     return Err(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: after });
                 }
-                if w > 0 && rows.is_some_and(|rows| held_apart(rows, change, row)) {
+                // One record in two forms: held in another, or inserted
+                // twice by this change.
+                let twice = || change.equal_to(row).any(|(other, w)| w > 0 && !other.identical(row));
+                if w > 0 && (rows.is_some_and(|rows| held_apart(rows, change, row)) || twice()) {
                     return Err(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: 2 });
                 }
             }

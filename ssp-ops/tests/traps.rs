@@ -232,6 +232,15 @@ fn tables_refuse_changes_that_break_set_semantics() {
     assert!(err.to_string().contains("weight 2"), "{err}");
     assert_eq!(tables.apply(&again), Err(err));
     assert_eq!(tables.rows("t"), Some(&ZSet::from_iter([(row("{ id: 1, n: 1 }"), 1)])));
+    // Two forms of one new record in one change: refused too (`check`
+    // passes what `apply` then takes without looking again).
+    let mut both = Delta::new();
+    both.update("t", row("{ id: 2, n: 2 }"), 1);
+    both.update("t", row("{ id: 2, n: 2dec }"), 1);
+    let err = tables.check(&both).expect_err("one record twice");
+    assert!(err.to_string().contains("weight 2"), "{err}");
+    assert!(tables.apply(&both).is_err());
+    assert_eq!(tables.len("t"), 1);
     // Replacing it by the other kind is a change.
     let mut rekind = Delta::new();
     rekind.update("t", row("{ id: 1, n: 1 }"), -1);

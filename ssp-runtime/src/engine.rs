@@ -404,8 +404,10 @@ impl Engine {
 
     /// `client` disconnects: its subscriptions are released and its TTL
     /// clock stops until it connects again. Its holds (but permanent ones)
-    /// no longer keep views in memory: the next [`expire`](Self::expire)
-    /// evicts those no one else holds, to be rebuilt when it comes back.
+    /// no longer keep views in memory once [`Ttls::disconnect_grace`] has
+    /// passed (default 0): the next [`expire`](Self::expire) after it evicts
+    /// those no one else holds, to be rebuilt when it comes back. A client
+    /// already disconnected stays so since it first left.
     pub fn disconnect(&mut self, client: &ClientId, now: Timestamp) {
         self.holds.disconnect(client, now);
     }

@@ -62,8 +62,10 @@ pub struct Ttls {
     pub forget_after: Duration,
     /// For this long (wall time) after a client disconnects, the
     /// subscriptions it had open keep their views in memory, as if still
-    /// open: a connection that blips (a mobile client changing networks)
-    /// comes back to its views without a rehydration. After it, they are
+    /// open (even past [`forget_after`](Self::forget_after), were it
+    /// shorter): a connection that blips (a mobile client changing
+    /// networks) comes back to its views without a rehydration, whichever
+    /// it subscribes to first. After it, each that was not opened again is
     /// released as at the disconnect. Default: 0.
     pub disconnect_grace: Duration,
 }
@@ -177,9 +179,9 @@ struct Hold {
     released: u64,
     /// The caller's clock then.
     released_at: Timestamp,
-    /// Whether it was open when its client disconnected (and the client
-    /// has not connected since): within [`Ttls::disconnect_grace`] it keeps
-    /// its view as if open.
+    /// Whether it was open when its client disconnected (and has not been
+    /// opened since): for [`Ttls::disconnect_grace`] after `released_at` it
+    /// keeps its view as if open, whether or not the client is back.
     paused: bool,
 }
 
@@ -204,13 +206,15 @@ impl Client {
         if !self.connected {
             self.connected = true;
             self.since = now;
-            self.holds.values_mut().for_each(|h| h.paused = false);
         }
     }
+}
 
-    /// Whether the client is disconnected, for less than `grace`.
+impl Hold {
+    /// Whether the hold was open at its client's disconnect less than
+    /// `grace` ago.
     fn in_grace(&self, now: Timestamp, grace: u64) -> bool {
-        !self.connected && now.0.saturating_sub(self.since.0) < grace
+        self.paused && now.0.saturating_sub(self.released_at.0) < grace
     }
 }
 
@@ -254,7 +258,8 @@ impl Holds {
     /// `client` disconnects: its clock stops and its open holds are
     /// released.
     pub(crate) fn disconnect(&mut self, client: &ClientId, now: Timestamp) {
-        let Some(c) = self.clients.get_mut(client) else { return };
+        // A client already away stays away since it left.
+        let Some(c) = self.clients.get_mut(client).filter(|c| c.connected) else { return };
         let clock = c.clock(now);
         for hold in c.holds.values_mut() {
             if hold.open > 0 {
@@ -285,6 +290,7 @@ impl Holds {
         // again after its release takes the new subscription's.
         hold.lifetime = if hold.open == 0 { lifetime } else { hold.lifetime.max(lifetime) };
         hold.open += 1;
+        hold.paused = false;
         if fresh {
             *self.named.entry(view.clone()).or_default() += 1;
         }
@@ -337,10 +343,9 @@ impl Holds {
         for (id, c) in &mut self.clients {
             let clock = c.clock(now);
             let forgotten = !c.connected && now.0.saturating_sub(c.since.0) >= forget;
-            let graced = c.in_grace(now, grace);
             c.holds.retain(|view, hold| {
                 let expired = hold.open == 0
-                    && !(graced && hold.paused)
+                    && !hold.in_grace(now, grace)
                     && match ttls.millis(hold.lifetime) {
                         None => false,
                         Some(ttl) => forgotten || clock >= hold.released.saturating_add(ttl),
@@ -372,11 +377,10 @@ impl Holds {
         let grace = millis(self.ttls.disconnect_grace);
         for c in self.clients.values() {
             let clock = c.clock(now);
-            let graced = c.in_grace(now, grace);
             for (view, hold) in &c.holds {
                 let lingers = c.connected
                     && self.ttls.millis(hold.lifetime).is_none_or(|ttl| clock < hold.released.saturating_add(ttl));
-                if hold.open > 0 || hold.lifetime == Lifetime::Permanent || lingers || (graced && hold.paused) {
+                if hold.open > 0 || hold.lifetime == Lifetime::Permanent || lingers || hold.in_grace(now, grace) {
                     pinned.insert(view);
                 }
             }

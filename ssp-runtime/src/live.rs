@@ -437,7 +437,11 @@ impl<C: Connection> Live<C> {
 
     /// `client`'s connection went: its subscriptions end (their holds are
     /// released) and its TTL clock stops until it subscribes again. Views
-    /// only it held are evicted at the next expiry; its CVRs are kept.
+    /// only it held are evicted at the first expiry after
+    /// [`Ttls::disconnect_grace`] (default 0); its CVRs are kept. Call it
+    /// before dropping the client's [`Subscription`]s: a subscription
+    /// dropped first is released as the client's own letting go, with no
+    /// grace.
     pub async fn disconnect(&self, client: ClientId) {
         let shared = self.shared.clone();
         // The closure does not fail.

@@ -252,21 +252,27 @@ fn a_disconnect_shorter_than_the_grace_keeps_the_open_views() {
     }
     engine.step(Version(1), &[batch]).expect("the table");
     let c = ClientId::new("c");
-    // An ephemeral subscription, open when the connection drops.
+    // Two ephemeral subscriptions, open when the connection drops.
     let view = engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(0)).expect("a view");
+    let second_query = "SELECT * FROM issue WHERE open = false";
+    let second = engine.subscribe(&c, second_query, Params::new(), Lifetime::Ephemeral, at(0)).expect("a view");
     // A view the client had already let go of is not kept by the grace.
     let other = "SELECT * FROM issue WHERE votes > 5";
     let released = engine.subscribe(&c, other, Params::new(), Lifetime::Ephemeral, at(0)).expect("a view");
     engine.release(&c, &released, at(SECOND)).expect("held");
     engine.disconnect(&c, at(2 * SECOND));
+    engine.disconnect(&c, at(5 * SECOND)); // still away since 2 s
     let expired = engine.expire(at(11 * SECOND));
     assert_eq!(expired.evicted, std::slice::from_ref(&released), "only the view let go of before");
     assert_eq!(dropped(&expired), [(c.clone(), released.clone())]);
     assert!(engine.view(&view).is_some(), "within the grace: kept, as if open");
-    // Back within the grace: the view is there, no rebuild.
-    engine.connect(&c, at(11 * SECOND));
+    // Back within the grace, subscribing to one view first: the other is
+    // kept for the rest of the grace too.
     let again = engine.subscribe(&c, QUERY, Params::new(), Lifetime::Ephemeral, at(11 * SECOND)).expect("held");
     assert_eq!(again, view);
+    assert!(engine.expire(at(11 * SECOND)).evicted.is_empty(), "the second view still in its grace");
+    let expired = engine.expire(at(12 * SECOND));
+    assert_eq!(expired.evicted, std::slice::from_ref(&second), "not subscribed to again within the grace");
     // A second drop outlasts the grace: released as at the disconnect.
     engine.disconnect(&c, at(20 * SECOND));
     assert!(engine.expire(at(30 * SECOND - 1)).evicted.is_empty(), "just within the grace");

@@ -173,17 +173,35 @@ impl Geometry {
     }
 }
 
-impl Ord for Geometry {
-    fn cmp(&self, other: &Self) -> Ordering {
+impl Geometry {
+    /// SurrealDB's order of geometries: by kind, then by coordinates in
+    /// order (a collection by its members in turn, then by length). It
+    /// holds some different geometries equal (`MultiLine([])` and
+    /// `MultiLine([[]])` have the same coordinates: none).
+    fn cmp_coords(&self, other: &Self) -> Ordering {
         match (self, other) {
-            (Geometry::Collection(a), Geometry::Collection(b)) => a.cmp(b),
+            (Geometry::Collection(a), Geometry::Collection(b)) => a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| x.cmp_coords(y))
+                .find(|o| o.is_ne())
+                .unwrap_or_else(|| a.len().cmp(&b.len())),
             (Geometry::Point(a), Geometry::Point(b)) => a.cmp(b),
-            _ => self
-                .rank()
-                .cmp(&other.rank())
-                .then_with(|| self.coords().cmp(other.coords()))
-                .then_with(|| self.shape().cmp(&other.shape())),
+            _ => self.rank().cmp(&other.rank()).then_with(|| self.coords().cmp(other.coords())),
         }
+    }
+}
+
+impl Ord for Geometry {
+    /// SurrealDB's order (by kind, then by coordinates in order; a
+    /// collection by its members in turn, then by length), with the
+    /// geometries it holds equal ordered by their shapes (how the
+    /// coordinates split into lines and rings), so that the order is total.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.cmp_coords(other).then_with(|| match (self, other) {
+            (Geometry::Collection(a), Geometry::Collection(b)) => a.cmp(b),
+            _ => self.shape().cmp(&other.shape()),
+        })
     }
 }
 
