@@ -281,20 +281,19 @@ impl<K: Element> ZSet<K> {
         K: Borrow<Q>,
         Q: Element + ?Sized,
     {
-        let hash = hash_of(key);
-        // One probe finds an equal element; only one that is not the same
-        // (rare) makes a second look for the same one.
-        match self.map.find(hash, |(k, _)| k.borrow() == key) {
-            Some((k, w)) if !k.borrow().same(key) => {
-                Some(self.map.find(hash, |(k, _)| k.borrow().same(key)).map_or((k, *w), |(k, w)| (k, *w)))
-            }
-            found => found.map(|(k, w)| (k, *w)),
+        let mut equal = self.equal_to(key);
+        let first = equal.next()?;
+        let same = |k: &K| <K as Borrow<Q>>::borrow(k).same(key);
+        if same(first.0) {
+            return Some(first);
         }
+        // Equal but not the same (rare): the same one, if held, comes first.
+        Some(equal.find(|(k, _)| same(k)).unwrap_or(first))
     }
 
     /// Every element equal to `key` by `==` (in every form: for a
     /// [`Value`](crate::Value), numbers of any kind), with its weight.
-    pub fn equal_to<'a, Q>(&'a self, key: &'a Q) -> impl Iterator<Item = (&'a K, ZWeight)> + 'a
+    pub fn equal_to<'a, 'q, Q>(&'a self, key: &'q Q) -> impl Iterator<Item = (&'a K, ZWeight)> + use<'a, 'q, K, Q>
     where
         K: Borrow<Q>,
         Q: Element + ?Sized,

@@ -161,18 +161,21 @@ impl Delta {
     /// (in the change's iteration order), if prepared.
     pub(crate) fn keyed_at<'a>(
         &'a self,
-        prepared: Option<&'a Prepared>,
+        prepared: &'a Prepared,
         at: usize,
         slot: usize,
     ) -> (&'a ZSet<Value>, Option<&'a [Keyed]>) {
-        match prepared {
-            Some(p) => {
-                let change = self.change_at(p, at);
-                let keys = p.tables.get(at).and_then(|t| t.order_keys.get(slot)).map(Vec::as_slice);
-                (change, keys.filter(|keys| keys.len() == change.len()))
-            }
-            None => (&self.tables[at].1, None),
-        }
+        let change = self.change_at(prepared, at);
+        let keys = prepared.tables.get(at).and_then(|t| t.order_keys.get(slot)).map(Vec::as_slice);
+        (change, keys.filter(|keys| keys.len() == change.len()))
+    }
+
+    /// Each changed table, by name, with its change as circuits see it.
+    pub(crate) fn changes<'a>(
+        &'a self,
+        prepared: &'a Prepared,
+    ) -> impl Iterator<Item = (&'a str, &'a ZSet<Value>)> + 'a {
+        self.tables.iter().enumerate().map(move |(at, (name, _))| (name.as_str(), self.change_at(prepared, at)))
     }
 
     /// The change of an order index's table as circuits see it, with each
@@ -189,7 +192,7 @@ impl Delta {
             return None;
         }
         let at = self.position(&index.table).ok()?;
-        match self.keyed_at(Some(prepared), at, index.slot as usize) {
+        match self.keyed_at(prepared, at, index.slot as usize) {
             (change, Some(keys)) => Some((change, Cow::Borrowed(keys))),
             (change, None) => {
                 let index = tables.get_order_index(index)?;

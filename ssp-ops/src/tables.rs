@@ -270,9 +270,8 @@ impl Tables {
     /// [`Tables::apply`] then refuses would leave them ahead of the tables.
     pub fn check(&self, delta: &Delta) -> Result<(), ApplyError> {
         let prepared = delta.prepare(self);
-        for (at, (name, _)) in delta.tables().enumerate() {
+        for (name, change) in delta.changes(prepared.get()) {
             let rows = self.tables.get(name).map(Table::rows);
-            let change = delta.change_at(prepared.get(), at);
             for (row, w) in change.iter() {
                 let now = rows.map_or(0, |r| r.weight(row));
                 let after = now.wrapping_add(w);
@@ -310,8 +309,7 @@ impl Tables {
         let mut made = 0usize;
         let mut created: SmallVec<[&str; 1]> = SmallVec::new();
         let mut refused = None;
-        'tables: for (at, (name, _)) in delta.tables().enumerate() {
-            let change = delta.change_at(prepared, at);
+        'tables: for (name, change) in delta.changes(prepared) {
             let table = match self.tables.get_mut(name) {
                 Some(table) => table,
                 None => {
@@ -355,7 +353,7 @@ impl Tables {
             }
             for (slot, index) in table.order_indexes.iter_mut().enumerate() {
                 let Some(Shared { index, .. }) = index else { continue };
-                match delta.keyed_at(Some(prepared), at, slot) {
+                match delta.keyed_at(prepared, at, slot) {
                     (change, Some(keys)) => {
                         for ((row, w), (part, key)) in change.iter().zip(keys) {
                             index.update_keyed(part, key.clone(), row, w);
@@ -376,10 +374,8 @@ impl Tables {
     /// order, which is the order [`Tables::apply`] made them in) and removes
     /// the tables `created` for it.
     fn undo_rows(&mut self, delta: &Delta, prepared: &Prepared, made: usize, created: &[&str]) {
-        let updates = delta
-            .tables()
-            .enumerate()
-            .flat_map(|(at, (name, _))| delta.change_at(prepared, at).iter().map(move |(row, w)| (name, row, w)));
+        let updates =
+            delta.changes(prepared).flat_map(|(name, change)| change.iter().map(move |(row, w)| (name, row, w)));
         for (name, row, w) in updates.take(made) {
             if let Some(table) = self.tables.get_mut(name) {
                 table.rows.update(row.clone(), w.wrapping_neg());
