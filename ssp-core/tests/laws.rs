@@ -266,3 +266,37 @@ proptest! {
         }
     }
 }
+
+/// The value at `path` in `root`, walked without the path's memory of where
+/// it found its fields.
+fn walk<'v>(root: &'v Value, path: &ssp_core::FieldPath) -> Option<&'v Value> {
+    use ssp_core::PathPart;
+    path.parts().iter().try_fold(root, |v, part| match (part, v) {
+        (PathPart::Field(name), Value::Object(o)) => o.get(name),
+        (PathPart::Index(i), Value::Array(a)) => a.get(*i),
+        (PathPart::Index(i), Value::Set(s)) => s.get(*i),
+        _ => None,
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+    // A path remembers where it found its fields; read through values of
+    // other shapes (fields before or after, missing, other kinds) it still
+    // finds exactly what a plain walk finds, whatever it remembers.
+    #[test]
+    fn a_path_read_through_values_of_many_shapes_finds_what_a_walk_finds(
+        values in prop::collection::vec(value(), 1..12),
+        path in "[a-d](\\.[a-d]|\\[[0-2]\\]){0,3}",
+        rounds in 1..3usize,
+    ) {
+        let path: ssp_core::FieldPath = path.parse().expect("a path");
+        for _ in 0..rounds {
+            for v in &values {
+                prop_assert_eq!(v.get(&path), walk(v, &path), "{} in {}", path, v);
+                // Its clone remembers the same, and reads the same.
+                prop_assert_eq!(v.get(&path.clone()), walk(v, &path));
+            }
+        }
+    }
+}

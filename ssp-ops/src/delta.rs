@@ -3,12 +3,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, OnceLock};
 
 use smallvec::SmallVec;
 use smol_str::SmolStr;
-use ssp_core::{ChangeBatch, Object, Record, Value, ZSet, ZWeight};
+use ssp_core::{ChangeBatch, FieldPath, Object, Record, Value, ZSet, ZWeight};
 
 use crate::sort::SortKey;
 use crate::tables::{OrderIndexRef, Stamp, Tables};
@@ -16,15 +16,17 @@ use crate::tables::{OrderIndexRef, Stamp, Tables};
 /// The row a record becomes in a circuit: its content (an object) with its
 /// `id` field set to the record id, as SurrealDB returns records.
 pub fn record_row(record: &Record) -> Value {
+    // The `id` field, found where the last record had it.
+    static ID: LazyLock<FieldPath> = LazyLock::new(|| FieldPath::field("id"));
+    // Most contents already hold their id: then the row shares them as they are.
+    if matches!(record.value.get(&ID), Some(Value::RecordId(id)) if **id == record.id) {
+        return record.value.clone();
+    }
     let mut object = match &record.value {
         Value::Object(o) => o.clone(),
         _ => Object::new(),
     };
-    // Most contents already hold their id: then the row shares them as they are.
-    let holds_id = matches!(object.get("id"), Some(Value::RecordId(id)) if **id == record.id);
-    if !holds_id {
-        object.insert("id", Value::from(record.id.clone()));
-    }
+    object.insert("id", Value::from(record.id.clone()));
     Value::Object(object)
 }
 

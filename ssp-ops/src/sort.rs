@@ -311,6 +311,53 @@ impl PartialEq for Ranked {
 
 impl Eq for Ranked {}
 
+/// A row's place in an ORDER BY, owned ([`Ranked`]) or borrowed (a sort key
+/// and a row): what an ordered set of [`Ranked`] is searched by, so that a
+/// lookup needs no copy of the row or key.
+pub(crate) trait RankedKey {
+    fn ranked(&self) -> (&SortKey, &Value);
+}
+
+impl RankedKey for Ranked {
+    fn ranked(&self) -> (&SortKey, &Value) {
+        (&self.key, &self.row)
+    }
+}
+
+impl RankedKey for (&SortKey, &Value) {
+    fn ranked(&self) -> (&SortKey, &Value) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn RankedKey + 'a> for Ranked {
+    fn borrow(&self) -> &(dyn RankedKey + 'a) {
+        self
+    }
+}
+
+impl Ord for dyn RankedKey + '_ {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        cmp_ranked(self.ranked(), other.ranked())
+    }
+}
+
+impl PartialOrd for dyn RankedKey + '_ {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for dyn RankedKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for dyn RankedKey + '_ {}
+
 /// The order of two rows' places in an ORDER BY ([`Ranked`]'s, borrowed):
 /// the prefixes compared in line (they settle most pairs), then the rest.
 #[inline]

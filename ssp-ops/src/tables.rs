@@ -12,7 +12,7 @@ use ssp_core::{ChangeBatch, FixedHasher, Value, ZSet, ZWeight};
 use crate::delta::{Delta, Prepared};
 use crate::error::ApplyError;
 use crate::expr::Expr;
-use crate::sort::{Direction, Ranked, SortKey};
+use crate::sort::{Direction, Ranked, RankedKey, SortKey};
 
 /// Whether two expressions compute the same values, so that one index serves
 /// both. `Expr`'s `==` holds `2` and `2.0f` equal (as values they are), but
@@ -74,18 +74,26 @@ impl OrderIndex {
 
     fn update(&mut self, row: &Value, w: ZWeight) {
         let (part, key) = self.keys_of(row);
-        self.update_keyed(&part, key, row, w);
+        self.update_keyed([(&part, &key, row, w)].into_iter());
     }
 
-    /// [`OrderIndex::update`] with the row's partition and sort key known.
-    fn update_keyed(&mut self, part: &Value, key: SortKey, row: &Value, w: ZWeight) {
-        if w > 0 {
-            match self.partitions.get_mut(part) {
-                Some(tree) => tree.insert(Ranked { key, row: row.clone() }),
-                None => self.partitions.entry(part.clone()).or_default().insert(Ranked { key, row: row.clone() }),
+    /// Takes changed rows with their partitions and sort keys known. Rows of
+    /// one partition in a row (the usual change) find their B-tree once.
+    fn update_keyed<'a>(&mut self, changes: impl Iterator<Item = (&'a Value, &'a SortKey, &'a Value, ZWeight)>) {
+        let mut changes = changes.peekable();
+        while let Some(&(part, ..)) = changes.peek() {
+            let tree = match self.partitions.get_mut(part) {
+                Some(tree) => tree,
+                None => self.partitions.entry(part.clone()).or_default(),
             };
-        } else if let Some(tree) = self.partitions.get_mut(part) {
-            tree.remove(&Ranked { key, row: row.clone() });
+            while let Some((_, key, row, w)) = changes.next_if(|(p, ..)| *p == part) {
+                if w > 0 {
+                    tree.insert(Ranked { key: key.clone(), row: row.clone() });
+                } else {
+                    // Found by reference: no copy of the row or key to make.
+                    tree.remove(&(key, row) as &dyn RankedKey);
+                }
+            }
             if tree.is_empty() {
                 self.partitions.remove(part);
             }
@@ -355,9 +363,7 @@ impl Tables {
                 let Some(Shared { index, .. }) = index else { continue };
                 match delta.keyed_at(prepared, at, slot) {
                     (change, Some(keys)) => {
-                        for ((row, w), (part, key)) in change.iter().zip(keys) {
-                            index.update_keyed(part, key.clone(), row, w);
-                        }
+                        index.update_keyed(change.iter().zip(keys).map(|((row, w), (part, key))| (part, key, row, w)));
                     }
                     (_, None) => {
                         for (row, w) in change.iter() {

@@ -164,13 +164,35 @@ impl Object {
 
     /// The value of field `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
+        self.position(key).map(|i| &self.0.fields[i].1)
+    }
+
+    /// The position of field `key` among the fields.
+    fn position(&self, key: &str) -> Option<usize> {
         let fields = &self.0.fields;
         if fields.len() <= 8 {
             // Rows are small objects: a scan that rejects on length first beats
             // a binary search of string comparisons.
-            return fields.iter().find(|(k, _)| k.len() == key.len() && k.as_str() == key).map(|(_, v)| v);
+            return fields.iter().position(|(k, _)| {
+                let k = k.as_str();
+                k.len() == key.len() && k == key
+            });
         }
-        self.find(key).ok().map(|i| &fields[i].1)
+        self.find(key).ok()
+    }
+
+    /// The position and value of field `key`, looked for first at position
+    /// `hint` (where it was in an object like this one).
+    #[inline]
+    pub(crate) fn get_near(&self, key: &str, hint: Option<usize>) -> Option<(usize, &Value)> {
+        let fields = &self.0.fields;
+        if let Some(at) = hint
+            && let Some((k, v)) = fields.get(at)
+            && k.as_str() == key
+        {
+            return Some((at, v));
+        }
+        self.position(key).map(|i| (i, &fields[i].1))
     }
 
     /// The value of field `key`, for changing (the object is copied first if shared).

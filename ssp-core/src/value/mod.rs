@@ -301,12 +301,7 @@ impl Value {
 
     /// The value at `path`, or `None` where the path leads nowhere.
     pub fn get(&self, path: &FieldPath) -> Option<&Value> {
-        path.parts().iter().try_fold(self, |v, part| match (part, v) {
-            (PathPart::Field(name), Value::Object(o)) => o.get(name),
-            (PathPart::Index(i), Value::Array(a)) => a.get(*i),
-            (PathPart::Index(i), Value::Set(s)) => s.get(*i),
-            _ => None,
-        })
+        path.find(self)
     }
 
     /// The value at `path`, or `NONE` where the path leads nowhere, as

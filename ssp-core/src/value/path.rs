@@ -1,11 +1,15 @@
 //! Field paths: `a.b[0].c`.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::atomic::{self, AtomicU32};
 
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 
+use super::Value;
 use crate::error::ParseError;
 
 /// One step of a [`FieldPath`].
@@ -32,30 +36,129 @@ pub enum PathPart {
 /// assert_eq!(err.position, 4); // points at the `x`
 /// # Ok::<(), ssp_core::ParseError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FieldPath(SmallVec<[PathPart; 2]>);
+///
+/// # Cost
+///
+/// A path remembers where it last found each of its first four field names
+/// in an object (their positions among the object's fields): rows of one
+/// table have the same fields, so the next row's field is usually found at
+/// the first place looked, touching one field instead of scanning the ones
+/// before it. The memory is a guess, never trusted: a field is only taken
+/// where its name matches. It takes no part in a path's equality, order or
+/// hash.
+#[derive(Clone, Debug)]
+pub struct FieldPath {
+    parts: SmallVec<[PathPart; 2]>,
+    hints: Hints,
+}
+
+/// Where a path last found its first four field names: a byte each (one
+/// more than the position; `0` for none), updated without ordering, as a
+/// guess only.
+#[derive(Debug, Default)]
+struct Hints(AtomicU32);
+
+impl Clone for Hints {
+    fn clone(&self) -> Self {
+        Hints(AtomicU32::new(self.0.load(atomic::Ordering::Relaxed)))
+    }
+}
+
+impl Hints {
+    /// The position part `at` was last found at, if remembered.
+    #[inline]
+    fn get(&self, at: usize) -> Option<usize> {
+        let byte = (self.0.load(atomic::Ordering::Relaxed) >> (8 * at)) & 0xff;
+        (at < 4 && byte != 0).then(|| byte as usize - 1)
+    }
+
+    /// Remembers that part `at` was found at `position` (if both fit).
+    #[cold]
+    fn set(&self, at: usize, position: usize) {
+        if at >= 4 || position >= 255 {
+            return;
+        }
+        let shift = 8 * at;
+        let old = self.0.load(atomic::Ordering::Relaxed);
+        let new = (old & !(0xff << shift)) | ((position as u32 + 1) << shift);
+        // A lost race leaves another thread's guess: as good.
+        self.0.store(new, atomic::Ordering::Relaxed);
+    }
+}
+
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts == other.parts
+    }
+}
+
+impl Eq for FieldPath {}
+
+impl PartialOrd for FieldPath {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FieldPath {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts.cmp(&other.parts)
+    }
+}
+
+impl Hash for FieldPath {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts.hash(state);
+    }
+}
 
 impl FieldPath {
+    fn new(parts: SmallVec<[PathPart; 2]>) -> Self {
+        FieldPath { parts, hints: Hints::default() }
+    }
+
     /// A path of one field.
     pub fn field(name: impl Into<SmolStr>) -> Self {
-        FieldPath(smallvec::smallvec![PathPart::Field(name.into())])
+        FieldPath::new(smallvec::smallvec![PathPart::Field(name.into())])
     }
 
     /// A path from its parts.
     pub fn from_parts(parts: impl IntoIterator<Item = PathPart>) -> Self {
-        FieldPath(parts.into_iter().collect())
+        FieldPath::new(parts.into_iter().collect())
     }
 
     /// The steps of the path.
     pub fn parts(&self) -> &[PathPart] {
-        &self.0
+        &self.parts
     }
 
     /// This path extended by one step.
     pub fn child(&self, part: PathPart) -> Self {
-        let mut parts = self.0.clone();
+        let mut parts = self.parts.clone();
         parts.push(part);
-        FieldPath(parts)
+        FieldPath::new(parts)
+    }
+
+    /// The value this path leads to in `root`, looking for each field first
+    /// where the path last found it.
+    pub(crate) fn find<'v>(&self, root: &'v Value) -> Option<&'v Value> {
+        let mut v = root;
+        for (at, part) in self.parts.iter().enumerate() {
+            v = match (part, v) {
+                (PathPart::Field(name), Value::Object(o)) => {
+                    let hint = self.hints.get(at);
+                    let (position, found) = o.get_near(name, hint)?;
+                    if hint != Some(position) {
+                        self.hints.set(at, position);
+                    }
+                    found
+                }
+                (PathPart::Index(i), Value::Array(a)) => a.get(*i)?,
+                (PathPart::Index(i), Value::Set(s)) => s.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(v)
     }
 }
 
@@ -69,7 +172,7 @@ pub fn is_plain_ident(name: &str) -> bool {
 
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, part) in self.0.iter().enumerate() {
+        for (i, part) in self.parts.iter().enumerate() {
             match part {
                 PathPart::Field(name) => {
                     if i > 0 {
@@ -107,6 +210,6 @@ impl FromStr for FieldPath {
                 return Err(p.error("`.`, `[` or the end of the path"));
             }
         }
-        Ok(FieldPath(parts))
+        Ok(FieldPath::new(parts))
     }
 }
