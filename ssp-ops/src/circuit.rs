@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 use ssp_core::{IndexedZSet, Value, ZSet};
 
@@ -468,7 +469,8 @@ impl Circuit {
         let prep = (!hydrating).then(|| delta.prepare(tables));
         let prepared = prep.as_ref().map(Prep::get);
         let ctx = Ctx { tables, hydrating, params: &self.params, plan: &self.plan, step: prepared.map(|p| (delta, p)) };
-        let mut outs: Vec<Cow<'_, ZSet<Value>>> = Vec::with_capacity(self.plan.nodes.len());
+        // Plans are small: the outputs live on the stack.
+        let mut outs: SmallVec<[Cow<'_, ZSet<Value>>; 8]> = SmallVec::with_capacity(self.plan.nodes.len());
         for (i, (op, state)) in self.plan.nodes.iter().zip(&mut self.states).enumerate() {
             if !needed[i] {
                 outs.push(Cow::Owned(ZSet::new()));

@@ -93,7 +93,7 @@ impl Delta {
     /// Removals are taken first, then insertions, each in batch order.
     pub fn from_batches<'a>(batches: impl IntoIterator<Item = &'a ChangeBatch>) -> Self {
         let mut delta = Delta::new();
-        let batches: Vec<&ChangeBatch> = batches.into_iter().collect();
+        let batches: SmallVec<[&ChangeBatch; 4]> = batches.into_iter().collect();
         for removals in [true, false] {
             for batch in &batches {
                 let z = delta.table_mut(batch.table(), batch.len());
@@ -168,7 +168,7 @@ impl Delta {
         slot: usize,
     ) -> (&'a ZSet<Value>, Option<&'a [Keyed]>) {
         let change = self.change_at(prepared, at);
-        let keys = prepared.tables.get(at).and_then(|t| t.order_keys.get(slot)).map(Vec::as_slice);
+        let keys = prepared.tables.get(at).and_then(|t| t.order_keys.get(slot)).map(SmallVec::as_slice);
         (change, keys.filter(|keys| keys.len() == change.len()))
     }
 
@@ -264,7 +264,7 @@ struct PreparedTable {
     /// Per order index of the table (by slot): the partition and sort key of
     /// each row of the change, in the change's iteration order, for the
     /// top-k circuits that step with it and then for the index itself.
-    order_keys: SmallVec<[Vec<Keyed>; 1]>,
+    order_keys: SmallVec<[SmallVec<[Keyed; 2]>; 1]>,
 }
 
 impl Prepared {
@@ -283,7 +283,7 @@ impl Prepared {
                     .iter()
                     .map(|slot| match slot {
                         Some(shared) => rows.iter().map(|(row, _)| shared.index.keys_of(row)).collect(),
-                        None => Vec::new(),
+                        None => SmallVec::new(),
                     })
                     .collect();
                 PreparedTable { canonical, order_keys }
@@ -294,14 +294,29 @@ impl Prepared {
 }
 
 /// `change` with each removal naming its row as `rows` hold it, or `None` if
-/// every removal already does. A removal may name a row in other number
-/// kinds than the table holds it in (from a source that writes numbers
-/// differently): it removes the row the table holds.
+/// every removal already does.
+///
+/// A removal may name a row in other number kinds than the table holds it
+/// in (from a source that writes numbers differently): it removes the row
+/// the table holds. And a removal that names the row alike is usually still
+/// another copy of it (a source decodes the old row anew): it is replaced by
+/// the held row too, so that everything after (the check, the circuits, the
+/// tables) finds the row by pointer, not by reading every field again.
 fn canonical(rows: &ZSet<Value>, change: &ZSet<Value>) -> Option<ZSet<Value>> {
-    let held = |row: &Value| rows.get_equal(row).map(|(held, _)| held);
-    let differs = change.iter().any(|(row, w)| w < 0 && held(row).is_some_and(|held| !held.identical(row)));
-    if !differs {
+    let held: SmallVec<[Option<&Value>; 4]> =
+        change.iter().map(|(row, w)| (w < 0).then(|| rows.get_equal(row).map(|(held, _)| held)).flatten()).collect();
+    let shared = held.iter().zip(change.iter()).all(|(held, (row, _))| held.is_none_or(|held| shares(held, row)));
+    if shared {
         return None;
     }
-    Some(change.iter().map(|(row, w)| (if w < 0 { held(row).unwrap_or(row) } else { row }.clone(), w)).collect())
+    Some(change.iter().zip(held).map(|((row, w), held)| (held.unwrap_or(row).clone(), w)).collect())
+}
+
+/// Whether `a` and `b` are one row: the same handle on an object's fields,
+/// or identical values of other kinds.
+fn shares(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => Object::ptr_eq(a, b),
+        _ => a.identical(b),
+    }
 }

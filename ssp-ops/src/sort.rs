@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use ssp_core::{Number, Value};
 
@@ -64,11 +65,14 @@ pub struct SortKey {
     /// descending), high and low halves; `0` for an empty key.
     hi: u64,
     lo: u64,
-    /// Every part, unless the key has one part whose prefix is exact.
+    /// The parts the prefix does not settle: every part, or, when the
+    /// prefix is exact (it is the first part's value), the parts after the
+    /// first; `None` if that leaves none. Shared, so that a key is copied
+    /// (into an index, as a window's last) without an allocation.
     /// Invariant: for two keys of one ORDER BY, a smaller prefix is a smaller
-    /// key, and equal prefixes are either both exact (then the keys are
-    /// equal) or both carry their parts.
-    parts: Option<Box<[Part]>>,
+    /// key, and equal prefixes are either both exact (then the first parts
+    /// are equal, and the parts after them decide) or both carry every part.
+    parts: Option<Arc<[Part]>>,
 }
 
 /// An ORDER BY: the keys and their directions.
@@ -189,10 +193,10 @@ impl SortKey {
         let (p, exact) = prefix(&v);
         // Inverting every bit reverses the order of prefixes.
         let p = if *direction == Direction::Desc { !p } else { p };
-        let parts = (!exact || !rest.is_empty()).then(|| {
-            std::iter::once(Part::new(*direction, v.into_owned()))
-                .chain(rest.iter().map(|(e, d)| Part::new(*d, e.eval_in(row, params))))
-                .collect()
+        // An exact prefix is its value: the parts are the keys after it.
+        let first = (!exact).then(|| Part::new(*direction, v.into_owned()));
+        let parts = (first.is_some() || !rest.is_empty()).then(|| {
+            first.into_iter().chain(rest.iter().map(|(e, d)| Part::new(*d, e.eval_in(row, params)))).collect()
         });
         SortKey { hi: (p >> 64) as u64, lo: p as u64, parts }
     }
@@ -503,5 +507,9 @@ mod tests {
         );
         // The usual key is its prefix alone.
         assert!(SortKey::of(&[(Expr::Row, Direction::Desc)], &Value::from(7)).parts.is_none());
+        // After an exact first part, the parts are the keys after it.
+        let order = [(Expr::field("a"), Direction::Desc), (Expr::field("b"), Direction::Asc)];
+        let key = SortKey::of(&order, &"{ a: 7, b: 'x' }".parse().expect("a row"));
+        assert_eq!(key.parts.as_deref().map(<[Part]>::len), Some(1));
     }
 }

@@ -118,6 +118,20 @@ fn held_apart(rows: &ZSet<Value>, change: &ZSet<Value>, row: &Value) -> bool {
     rows.get_equal(row).is_some_and(|(held, _)| !held.identical(row) && change.weight(held) >= 0)
 }
 
+/// How `rows` hold `row`: its weight, and, if they hold it only in other
+/// number kinds, the row they hold.
+fn held<'a>(rows: &'a ZSet<Value>, row: &Value) -> (ZWeight, Option<&'a Value>) {
+    let (mut now, mut other) = (0, None);
+    for (held, w) in rows.equal_to(row) {
+        if held.identical(row) {
+            now = w;
+        } else {
+            other = other.or(Some(held));
+        }
+    }
+    (now, other.filter(|_| now == 0))
+}
+
 /// A shared index and the number of circuits that use it; a slot whose
 /// index no circuit uses any more is empty (and taken by the next index).
 #[derive(Debug)]
@@ -281,7 +295,8 @@ impl Tables {
         for (name, change) in delta.changes(prepared.get()) {
             let rows = self.tables.get(name).map(Table::rows);
             for (row, w) in change.iter() {
-                let now = rows.map_or(0, |r| r.weight(row));
+                // One look-up finds the row and any held in other kinds.
+                let (now, apart) = rows.map_or((0, None), |rows| held(rows, row));
                 let after = now.wrapping_add(w);
                 if after != 0 && after != 1 {
                     return Err(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: after });
@@ -289,7 +304,7 @@ impl Tables {
                 // One record in two forms: held in another, or inserted
                 // twice by this change.
                 let twice = || change.equal_to(row).any(|(other, w)| w > 0 && !other.identical(row));
-                if w > 0 && (rows.is_some_and(|rows| held_apart(rows, change, row)) || twice()) {
+                if w > 0 && (apart.is_some_and(|held| change.weight(held) >= 0) || twice()) {
                     return Err(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: 2 });
                 }
             }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
+use smallvec::SmallVec;
 use ssp_core::{ChangeBatch, Value, Version};
 use ssp_cvr::{ClientId, Cvr, Timestamp, ViewDiff, ViewId, ViewState, content_version};
 use ssp_ops::{Circuit, Delta, Tables};
@@ -596,7 +597,8 @@ impl Engine {
             reached.views.iter().map(|(_, group)| group.map_or(delta.len(), |g| reached.groups[g].1.len())).sum();
         let parallel = reached.views.len() >= self.parallel_above
             && rows_seen >= self.parallel_rows.saturating_mul(reached.views.len());
-        let outcomes: Vec<(ViewId, Result<Stepped, RuntimeError>)> = if parallel {
+        // A change usually reaches a view or two: their outcomes stay on the stack.
+        let outcomes: SmallVec<[(ViewId, Result<Stepped, RuntimeError>); 2]> = if parallel {
             let mut views: Vec<(&mut View, Option<usize>)> = self
                 .views
                 .values_mut()
@@ -605,9 +607,9 @@ impl Engine {
                     Some((v, reached.views[at].1))
                 })
                 .collect();
-            views.par_iter_mut().map(|(v, group)| (v.id.clone(), step(v, *group))).collect()
+            views.par_iter_mut().map(|(v, group)| (v.id.clone(), step(v, *group))).collect::<Vec<_>>().into()
         } else {
-            let mut outcomes = Vec::with_capacity(reached.views.len());
+            let mut outcomes = SmallVec::with_capacity(reached.views.len());
             for (id, group) in &reached.views {
                 if let Some(v) = self.views.get_mut(id) {
                     outcomes.push((id.clone(), step(v, *group)));

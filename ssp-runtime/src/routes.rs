@@ -23,7 +23,7 @@ use ssp_ops::Delta;
 /// The views a change reached, with the rows that reached each.
 pub(crate) struct Reached {
     /// Sorted by id: each view, and the group of rows it was reached by.
-    pub(crate) views: Vec<(ViewId, Option<usize>)>,
+    pub(crate) views: SmallVec<[(ViewId, Option<usize>); 4]>,
     /// The table and rows of each group.
     pub(crate) groups: Vec<(SmolStr, ZSet<Value>)>,
 }
@@ -100,7 +100,7 @@ impl Routes {
     /// rows reaching many views costs a look-up per row, and each view can
     /// be stepped with only its own rows: its filter admits no other.
     pub(crate) fn reached(&self, delta: &Delta, restrict_above: usize) -> Reached {
-        let mut views: Vec<(ViewId, Option<usize>)> = Vec::new();
+        let mut views: SmallVec<[(ViewId, Option<usize>); 4]> = SmallVec::new();
         let mut groups: Vec<(SmolStr, ZSet<Value>)> = Vec::new();
         for (table, filed) in &self.any {
             if delta.table(table).is_some() {

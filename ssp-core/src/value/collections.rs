@@ -234,8 +234,20 @@ impl Object {
     /// that it agrees with equality (equal values hash equal) in every process.
     /// A map keyed by objects therefore sees this fixed hash whatever hasher it
     /// uses (see [`ZSet`](crate::ZSet) on fixed hashing).
+    ///
+    /// The hash reads the number of fields and their values, not their
+    /// names: equal objects still hash equal, and the objects that meet in
+    /// one map are mostly rows of one table, whose names are the same, so
+    /// hashing the names would tell none of them apart.
     fn fields_hash(&self) -> u64 {
-        *self.0.hash.get_or_init(|| FixedState::default().hash_one(&self.0.fields))
+        *self.0.hash.get_or_init(|| {
+            let mut h = FixedState::default().build_hasher();
+            h.write_usize(self.0.fields.len());
+            for (_, v) in &self.0.fields {
+                v.hash(&mut h);
+            }
+            h.finish()
+        })
     }
 }
 

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry as Slot;
 use std::iter::Peekable;
 
+use smallvec::SmallVec;
 use ssp_core::{Value, ZSet, ZWeight};
 
 use super::join::{Ctx, Filters};
@@ -57,17 +58,15 @@ pub(crate) struct Spec<'a> {
 /// A row in sort order, borrowed: its sort key, the row, its weight.
 type Entry<'a> = (&'a SortKey, &'a Value, ZWeight);
 
-/// Takes the window `offset .. offset + limit` from rows in order: the rows
-/// with the positions each fills, the sort key of the last, and whether every
-/// position is filled. Only the rows taken are cloned.
-fn take_window<'a>(
-    rows: impl Iterator<Item = Entry<'a>>,
-    offset: usize,
-    limit: usize,
-) -> (Vec<(Value, ZWeight)>, Option<SortKey>, bool) {
+/// The window `offset .. offset + limit` taken from rows in order: the rows
+/// with the positions each fills (borrowed: a row already in the window is
+/// not copied again), the sort key of the last, and whether every position
+/// is filled.
+type Taken<'a> = (Vec<(&'a Value, ZWeight)>, Option<&'a SortKey>, bool);
+
+/// Takes the window `offset .. offset + limit` from rows in order.
+fn take_window<'a>(rows: impl Iterator<Item = Entry<'a>>, offset: usize, limit: usize) -> Taken<'a> {
     let (mut skip, mut room) = (offset as u128, limit as u128);
-    // Windows are small: one allocation of the usual size, trimmed below if
-    // the window came out shorter.
     let mut window = Vec::with_capacity(limit.min(64));
     if room == 0 {
         return (window, None, true);
@@ -86,60 +85,69 @@ fn take_window<'a>(
         }
         let taken = w.min(room);
         room -= taken;
-        window.push((row.clone(), taken as ZWeight));
+        window.push((row, taken as ZWeight));
         last = Some(key);
         if room == 0 {
             break;
         }
     }
-    let full = room == 0;
-    // A window has an exact-size buffer: it lives as long as the view.
-    if window.capacity() > window.len() {
-        window.shrink_to_fit();
-    }
-    (window, last.cloned(), full)
+    (window, last, room == 0)
 }
 
 /// Up to this many rows in the two windows, their difference is found by
 /// comparing rows pairwise (rows of a shared index compare by pointer first).
 const PAIRWISE_WINDOW: usize = 64;
 
-/// `new - old` for two windows.
-fn window_change(old: &[(Value, ZWeight)], new: &[(Value, ZWeight)]) -> ZSet<Value> {
+/// Replaces the window `old` by `new`: returns `new - old`. A row in both
+/// windows moves from the old to the new one, so that only the rows that
+/// join the window are copied (a copy of a row touches its memory, which
+/// for a row that sat in the window unchanged is likely cold); the rows that
+/// leave move into the change.
+fn next_window(old: &mut Vec<(Value, ZWeight)>, new: &[(&Value, ZWeight)]) -> ZSet<Value> {
+    let mut out = ZSet::new();
+    // A window has an exact-size buffer: it lives as long as the view.
+    let mut window = Vec::with_capacity(new.len());
     if old.len() + new.len() > PAIRWISE_WINDOW {
-        let mut out: ZSet<Value> = new.iter().cloned().collect();
-        out.extend(old.iter().map(|(r, w)| (r.clone(), -w)));
+        for (row, w) in new {
+            window.push(((*row).clone(), *w));
+            out.update((*row).clone(), *w);
+        }
+        out.extend(old.drain(..).map(|(r, w)| (r, w.wrapping_neg())));
+        *old = window;
         return out;
     }
-    let mut out = ZSet::new();
     let mut matched = [false; PAIRWISE_WINDOW];
     // A window's rows are distinct, and both windows are in order: a row of
     // the new one is looked for among the old rows not yet matched, from
     // just after the last match (a step usually shifts the window by a row
     // or two).
     let mut from = 0;
-    for (row, w) in new {
+    for &(row, w) in new {
         let n = old.len();
         let found = (0..n).map(|k| (from + k) % n).find(|&i| !matched[i] && old[i].0.identical(row));
         match found {
             Some(i) => {
                 from = i + 1;
                 matched[i] = true;
-                let d = w.wrapping_sub(old[i].1);
+                let (kept, was) = std::mem::take(&mut old[i]);
+                let d = w.wrapping_sub(was);
                 if d != 0 {
-                    out.update(row.clone(), d);
+                    out.update(kept.clone(), d);
                 }
+                window.push((kept, w));
             }
             None => {
-                out.update(row.clone(), *w);
+                window.push((row.clone(), w));
+                out.update(row.clone(), w);
             }
         }
     }
-    for (i, (row, w)) in old.iter().enumerate() {
+    for (i, (row, w)) in old.drain(..).enumerate() {
         if !matched[i] {
-            out.update(row.clone(), -w);
+            out.update(row, w.wrapping_neg());
         }
     }
+    *old = window;
     out
 }
 
@@ -199,11 +207,16 @@ impl TopK {
     }
 
     /// Keeps a new window as the current output and returns `new - old`.
-    fn replace_window(&mut self, (window, last, full): (Vec<(Value, ZWeight)>, Option<SortKey>, bool)) -> ZSet<Value> {
-        let out = window_change(&self.window, &window);
-        self.window = window;
-        self.last = last;
-        self.full = full;
+    fn replace_window(
+        window: &mut Vec<(Value, ZWeight)>,
+        last: &mut Option<SortKey>,
+        full: &mut bool,
+        taken: Taken<'_>,
+    ) -> ZSet<Value> {
+        let (rows, new_last, new_full) = taken;
+        let out = next_window(window, &rows);
+        *last = new_last.cloned();
+        *full = new_full;
         out
     }
 
@@ -217,7 +230,7 @@ impl TopK {
         let index = ctx.tables.get_order_index(index)?;
         let rows = index.scan(partition).filter(|(_, row)| ctx.passes(filters, row)).map(|(k, r)| (k, r, 1));
         let taken = take_window(rows, spec.offset, spec.limit);
-        Some(self.replace_window(taken))
+        Some(Self::replace_window(&mut self.window, &mut self.last, &mut self.full, taken))
     }
 
     /// One step. An owned input's change is `delta`; a shared input reads
@@ -236,7 +249,8 @@ impl TopK {
             _ => None,
         };
         let computed: Vec<SortKey>;
-        let mut changes: Vec<(&SortKey, &Value, ZWeight)> = match &shared {
+        // A step's change is usually a row or two: kept on the stack.
+        let mut changes: SmallVec<[(&SortKey, &Value, ZWeight); 8]> = match &shared {
             Some((keyed, partition, filters)) => match keyed {
                 Some((change, keys)) => change
                     .iter()
@@ -244,7 +258,7 @@ impl TopK {
                     .filter(|((row, _), (part, _))| part == *partition && ctx.passes(filters, row))
                     .map(|((row, w), (_, key))| (key, row, w))
                     .collect(),
-                None => Vec::new(),
+                None => SmallVec::new(),
             },
             None => {
                 computed = delta.iter().map(|(r, _)| SortKey::of_in(spec.order, r, ctx.params)).collect();
@@ -299,7 +313,7 @@ impl TopK {
                 take_window(Merge { a: before.peekable(), b: changed.peekable() }, spec.offset, spec.limit)
             }
         };
-        self.replace_window(taken)
+        Self::replace_window(&mut self.window, &mut self.last, &mut self.full, taken)
     }
 }
 
@@ -315,5 +329,5 @@ pub(crate) fn reference(
         input.iter().map(|(r, w)| (SortKey::of_in(order, r, params), r, w)).collect();
     rows.sort_by(|a, b| cmp_ranked((&a.0, a.1), (&b.0, b.1)));
     let (window, _, _) = take_window(rows.iter().map(|(k, r, w)| (k, *r, *w)), offset, limit);
-    window.into_iter().collect()
+    window.into_iter().map(|(r, w)| (r.clone(), w)).collect()
 }
