@@ -163,11 +163,13 @@ impl Object {
     }
 
     /// The value of field `key`.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.position(key).map(|i| &self.0.fields[i].1)
     }
 
     /// The position of field `key` among the fields.
+    #[inline]
     fn position(&self, key: &str) -> Option<usize> {
         let fields = &self.0.fields;
         if fields.len() <= 8 {
@@ -239,7 +241,17 @@ impl Object {
     /// names: equal objects still hash equal, and the objects that meet in
     /// one map are mostly rows of one table, whose names are the same, so
     /// hashing the names would tell none of them apart.
+    #[inline]
     fn fields_hash(&self) -> u64 {
+        match self.0.hash.get() {
+            Some(hash) => *hash,
+            None => self.hash_fields(),
+        }
+    }
+
+    /// Computes (once) and keeps the hash of the fields.
+    #[inline(never)]
+    fn hash_fields(&self) -> u64 {
         *self.0.hash.get_or_init(|| {
             let mut h = FixedState::default().build_hasher();
             h.write_usize(self.0.fields.len());

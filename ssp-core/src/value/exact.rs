@@ -37,6 +37,7 @@ impl Number {
 
     /// Whether two numbers are equal and written alike: of one kind, and
     /// zeros of one sign (`-0.0f` is not `0.0f`).
+    #[inline]
     pub fn identical(&self, other: &Number) -> bool {
         self == other && self.cmp_form(other).is_eq()
     }
@@ -59,6 +60,7 @@ impl Value {
     /// assert!(!int.identical(&float));
     /// assert!(int.identical(&int.clone()));
     /// ```
+    #[inline]
     pub fn identical(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::Number(a), Value::Number(b)) => a.identical(b),
@@ -110,6 +112,7 @@ impl Element for Record {
 
 impl Object {
     /// Whether two objects have the same fields with identical values.
+    #[inline]
     fn identical(&self, other: &Object) -> bool {
         Object::ptr_eq(self, other)
             || (self.len() == other.len()

@@ -300,12 +300,14 @@ impl Value {
     }
 
     /// The value at `path`, or `None` where the path leads nowhere.
+    #[inline]
     pub fn get(&self, path: &FieldPath) -> Option<&Value> {
         path.find(self)
     }
 
     /// The value at `path`, or `NONE` where the path leads nowhere, as
     /// SurrealDB evaluates a missing field.
+    #[inline]
     pub fn pick(&self, path: &FieldPath) -> Value {
         self.get(path).cloned().unwrap_or(Value::None)
     }

@@ -80,6 +80,7 @@ impl Number {
     /// this, with [`Number::to_i64`], is a canonical form: an integral value
     /// in `i64` range is an int, else a float if one is exactly equal, else
     /// (only decimals) the normalised decimal.
+    #[inline]
     pub fn exact_f64(&self) -> Option<f64> {
         match *self {
             Number::Int(i) => {

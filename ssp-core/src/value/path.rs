@@ -141,6 +141,7 @@ impl FieldPath {
 
     /// The value this path leads to in `root`, looking for each field first
     /// where the path last found it.
+    #[inline]
     pub(crate) fn find<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         let mut v = root;
         for (at, part) in self.parts.iter().enumerate() {
