@@ -400,3 +400,46 @@ impl Views {
         self.0.iter_mut().map(|v| &mut **v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssp_ops::{Direction, Expr, PlanBuilder, Tables};
+
+    fn row(text: &str) -> Value {
+        text.parse().expect("a literal")
+    }
+
+    /// A view of records over `t`, its circuit ending in a top-k if `windowed`.
+    fn view(windowed: bool) -> View {
+        let mut b = PlanBuilder::new();
+        let t = b.source("t");
+        let out = if windowed { b.top_k(t, vec![(Expr::field("n"), Direction::Asc)], 3, 0) } else { t };
+        let plan = b.build(out).expect("a valid plan");
+        let (circuit, _) = Circuit::new(plan, &mut Tables::new());
+        View::new(ViewId::new("v"), Arc::from("SELECT * FROM t"), circuit, true)
+    }
+
+    // A view of records whose circuit yields a row without a record id (a
+    // planner bug, not reachable from a query) fails with `NotARecord`
+    // naming the view and the row, whether it reads its records from its
+    // window or keeps them, and takes nothing of the change.
+    #[test]
+    fn a_row_without_a_record_id_is_refused_by_name() {
+        for windowed in [true, false] {
+            let mut v = view(windowed);
+            assert_eq!(matches!(v.records, Shown::Window), windowed);
+            let change: ZSet<Value> = [(row("{ id: t:1, n: 1 }"), 1), (row("{ n: 2 }"), 1)].into_iter().collect();
+            let err = v.absorb(change, Version(1)).expect_err("a row without an id");
+            match &err {
+                RuntimeError::NotARecord { view, row } => {
+                    assert_eq!(view.as_str(), "v");
+                    assert_eq!(row, "{ n: 2 }");
+                }
+                other => panic!("expected NotARecord, got {other:?}"),
+            }
+            assert!(err.to_string().contains("without a record id"), "{err}");
+            assert_eq!(v.records().count(), 0, "the refused change shows nothing");
+        }
+    }
+}
