@@ -287,7 +287,7 @@ proptest! {
     #[test]
     fn a_path_read_through_values_of_many_shapes_finds_what_a_walk_finds(
         values in prop::collection::vec(value(), 1..12),
-        path in "[a-d](\\.[a-d]|\\[[0-2]\\]){0,3}",
+        path in "[a-d](\\.[a-d]|\\[[0-2]\\]){0,6}",
         rounds in 1..3usize,
     ) {
         let path: ssp_core::FieldPath = path.parse().expect("a path");
@@ -297,6 +297,19 @@ proptest! {
                 // Its clone remembers the same, and reads the same.
                 prop_assert_eq!(v.get(&path.clone()), walk(v, &path));
             }
+        }
+    }
+}
+
+// A path of more parts than it remembers positions for (four) reads the
+// later parts by name.
+#[test]
+fn a_deep_path_reads_its_later_parts_by_name() {
+    let v: Value = "{ a: { b: [{ c: { d: { e: 1, f: 2 } } }] } }".parse().expect("a literal");
+    for (path, expected) in [("a.b[0].c.d.e", Some(1)), ("a.b[0].c.d.f", Some(2)), ("a.b[0].c.d.g", None)] {
+        let path: ssp_core::FieldPath = path.parse().expect("a path");
+        for _ in 0..2 {
+            assert_eq!(v.get(&path), expected.map(Value::from).as_ref(), "{path}");
         }
     }
 }

@@ -46,7 +46,7 @@ pub enum PathPart {
 /// before it. The memory is a guess, never trusted: a field is only taken
 /// where its name matches. It takes no part in a path's equality, order or
 /// hash.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct FieldPath {
     parts: SmallVec<[PathPart; 2]>,
     hints: Hints,
@@ -55,7 +55,7 @@ pub struct FieldPath {
 /// Where a path last found its first four field names: a byte each (one
 /// more than the position; `0` for none), updated without ordering, as a
 /// guess only.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Hints(AtomicU32);
 
 impl Clone for Hints {
@@ -68,8 +68,11 @@ impl Hints {
     /// The position part `at` was last found at, if remembered.
     #[inline]
     fn get(&self, at: usize) -> Option<usize> {
+        if at >= 4 {
+            return None;
+        }
         let byte = (self.0.load(atomic::Ordering::Relaxed) >> (8 * at)) & 0xff;
-        (at < 4 && byte != 0).then(|| byte as usize - 1)
+        (byte != 0).then(|| byte as usize - 1)
     }
 
     /// Remembers that part `at` was found at `position` (if both fit).
@@ -83,6 +86,14 @@ impl Hints {
         let new = (old & !(0xff << shift)) | ((position as u32 + 1) << shift);
         // A lost race leaves another thread's guess: as good.
         self.0.store(new, atomic::Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for FieldPath {
+    /// The parts only: what the path remembers of the rows it read is not
+    /// part of its value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("FieldPath").field(&self.parts).finish()
     }
 }
 
