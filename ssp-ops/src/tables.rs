@@ -111,13 +111,6 @@ fn slot_number(slot: usize) -> u32 {
     u32::try_from(slot).unwrap_or(u32::MAX)
 }
 
-/// Whether `rows` hold a row equal to `row` in other number kinds (the same
-/// record, written differently) that `change` does not remove: inserting
-/// `row` would hold the record twice.
-fn held_apart(rows: &ZSet<Value>, change: &ZSet<Value>, row: &Value) -> bool {
-    rows.get_equal(row).is_some_and(|(held, _)| !held.identical(row) && change.weight(held) >= 0)
-}
-
 /// How `rows` hold `row`: its weight, and, if they hold it only in other
 /// number kinds, the row they hold.
 fn held<'a>(rows: &'a ZSet<Value>, row: &Value) -> (ZWeight, Option<&'a Value>) {
@@ -130,6 +123,13 @@ fn held<'a>(rows: &'a ZSet<Value>, row: &Value) -> (ZWeight, Option<&'a Value>) 
         }
     }
     (now, other.filter(|_| now == 0))
+}
+
+/// Whether `apart`, a row held in other number kinds than an inserted row
+/// (the same record, written differently; see [`held`]), stays held after
+/// `change`: inserting the row would hold the record twice.
+fn stays_apart(apart: Option<&Value>, change: &ZSet<Value>) -> bool {
+    apart.is_some_and(|held| change.weight(held) >= 0)
 }
 
 /// A shared index and the number of circuits that use it; a slot whose
@@ -304,7 +304,7 @@ impl Tables {
                 // One record in two forms: held in another, or inserted
                 // twice by this change.
                 let twice = || change.equal_to(row).any(|(other, w)| w > 0 && !other.identical(row));
-                if w > 0 && (apart.is_some_and(|held| change.weight(held) >= 0) || twice()) {
+                if w > 0 && (stays_apart(apart, change) || twice()) {
                     return Err(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: 2 });
                 }
             }
@@ -349,7 +349,7 @@ impl Tables {
                         table.rows.update(row.clone(), after);
                     }
                     after
-                } else if !checked && held_apart(&table.rows, change, row) {
+                } else if !checked && stays_apart(held(&table.rows, row).1, change) {
                     refused = Some(ApplyError::NotASet { table: name.into(), row: row.clone(), weight: 2 });
                     break 'tables;
                 } else {

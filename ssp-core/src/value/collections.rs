@@ -175,10 +175,7 @@ impl Object {
         if fields.len() <= 8 {
             // Rows are small objects: a scan that rejects on length first beats
             // a binary search of string comparisons.
-            return fields.iter().position(|(k, _)| {
-                let k = k.as_str();
-                k.len() == key.len() && k == key
-            });
+            return fields.iter().position(|(k, _)| k.as_str() == key);
         }
         self.find(key).ok()
     }
